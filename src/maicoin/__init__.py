@@ -1,0 +1,1 @@
+"""MAX (MaiCoin) exchange clients."""

@@ -1,0 +1,47 @@
+"""Exceptions raised by ``maicoin.ws``.
+
+Every message names what was wrong; none ever contains an API secret.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .response import Response
+
+
+class MaxWSError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ValidationError(MaxWSError, ValueError):
+    """A frame or a model input is not valid: bad JSON, a wrong type, a missing key.
+
+    ``field`` is the dotted path of the offending field (``"$.t[0].p"``) when known.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class HandlerError(MaxWSError):
+    """A user handler raised; the original exception is ``__cause__``.
+
+    Raised out of ``Stream.arun`` when no ``on_handler_error`` callback took the error. It is
+    never treated as a network fault, so it never triggers a reconnect.
+    """
+
+    def __init__(self, exc: BaseException, response: Any) -> None:
+        super().__init__(f"handler raised {type(exc).__name__}: {exc}")
+        self.response: Response | Any = response
+        self.__cause__ = exc
+
+
+class AuthenticationError(MaxWSError):
+    """The exchange refused the credentials (E-1006, E-1007, E-1012). Permanent: no reconnect."""
+
+
+class SubscriptionError(MaxWSError, ValueError):
+    """A subscription the exchange cannot serve, caught before it is sent."""
