@@ -1,0 +1,75 @@
+"""The transport seam: how a Stream opens a connection and reads frames from it.
+
+A ``connect_factory(uri, **connect_options)`` returns an async context manager yielding a
+connection with ``send(str)``, ``recv() -> str | bytes`` and ``close()``. The default is
+``websockets.asyncio.client.connect``, which verifies TLS for ``wss://`` URIs with the
+system's trust store and sends keepalive pings (``ping_interval``/``ping_timeout``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from functools import partial
+from typing import Any, Protocol
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as websockets_connect
+from websockets.exceptions import InvalidStatus
+
+
+class Connection(Protocol):
+    """What the Stream needs from a connection."""
+
+    async def send(self, message: str) -> Any: ...
+
+    async def recv(self) -> str | bytes: ...
+
+    async def close(self) -> Any: ...
+
+
+ConnectFactory = Callable[..., AbstractAsyncContextManager[Any]]
+
+
+def default_connect(uri: str, **connect_options: Any) -> AbstractAsyncContextManager[Any]:
+    """Open a websockets client connection; every keyword is forwarded unchanged."""
+    return websockets_connect(uri, **connect_options)
+
+
+def frame_reader(connection: Any) -> Callable[[], Awaitable[str | bytes]]:
+    """The coroutine function that reads one frame from ``connection``.
+
+    For websockets connections it asks for the raw bytes: the decoder reads UTF-8 bytes
+    directly, so websockets' own UTF-8 decode of every text frame is wasted work.
+    """
+    if isinstance(connection, ClientConnection):
+        return partial(connection.recv, decode=False)
+    recv: Callable[[], Awaitable[str | bytes]] = connection.recv
+    return recv
+
+
+def retry_after(exc: BaseException, *, now: float | None = None) -> float | None:
+    """Unix time before which MAX asks us not to reconnect, from an HTTP 429 handshake refusal.
+
+    MAX sends ``Retry-After`` as a Unix timestamp in seconds; a small number is read as the
+    standard delay in seconds, and an HTTP date is accepted too. None when ``exc`` is not a
+    429 or carries no usable header.
+    """
+    if not isinstance(exc, InvalidStatus) or exc.response.status_code != 429:
+        return None
+    value = exc.response.headers.get("Retry-After")
+    if value is None:
+        return None
+    now = time.time() if now is None else now
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            return email.utils.parsedate_to_datetime(value).timestamp()
+        except (TypeError, ValueError):
+            return None
+    # Anything before 2001 cannot be a Unix timestamp: it is a delay in seconds.
+    return number if number > 1e9 else now + number
