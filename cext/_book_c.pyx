@@ -1,0 +1,629 @@
+"""Compiled local order book: one sorted C array of levels per side.
+
+Twin of ``maicoin.ws._book_py`` with the same behaviour (the tests drive both side by side);
+import it through ``maicoin.ws.book``. Each side is an array of slots sorted by an ascending
+key with the best level last, so updates near the top move few slots: bids are keyed by
+price, asks by the negated price. A slot keeps the parsed price and volume, the exact
+strings as sent and, once read, the cached ``Level`` tuple.
+"""
+
+from libc.math cimport isfinite
+from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memmove
+
+# One Level class and one set of result constants, whichever twin is selected.
+from maicoin.ws._book_py import (
+    APPLIED, CLEARED, GAP, IGNORED, STALE, VERSION_CHANGED, Level,
+)
+
+cdef extern from "Python.h":
+    ctypedef struct PyObject
+    ctypedef struct PyTypeObject
+    void incref "Py_INCREF"(PyObject* o)
+    void decref "Py_DECREF"(PyObject* o)
+    void xdecref "Py_XDECREF"(PyObject* o)
+    bint PyUnicode_CheckExact(PyObject* o)
+    bint PyUnicode_IS_ASCII(PyObject* o)
+    void* PyUnicode_DATA(PyObject* o)
+    Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
+    bint PyList_Check(PyObject* o)
+    bint PyTuple_Check(PyObject* o)
+    Py_ssize_t Py_SIZE(PyObject* o)
+    PyObject* PyList_GET_ITEM(PyObject* o, Py_ssize_t i)
+    PyObject* PyTuple_GET_ITEM(PyObject* o, Py_ssize_t i)
+    list PyList_New(Py_ssize_t n)
+    void PyList_SET_ITEM(list o, Py_ssize_t i, PyObject* item)
+    object PyNumber_Index(object o)
+    bint PyLong_CheckExact(object o)
+    long long PyLong_AsLongLongAndOverflow(object o, int* overflow) except? -1
+    double PyOS_string_to_double(
+        const char* s, char** endptr, PyObject* overflow_exception
+    ) except? -1.0
+    void* PyMem_Realloc(void* p, size_t n)
+    void PyMem_Free(void* p)
+
+
+cdef extern from *:
+    """
+    /* tuple.__new__(type, args): the layout-safe way to build a NamedTuple instance. */
+    static PyObject* book_new_tuple_subtype(PyTypeObject* type, PyObject* args) {
+        return PyTuple_Type.tp_new(type, args, NULL);
+    }
+    """
+    object new_tuple_subtype "book_new_tuple_subtype"(PyTypeObject* type, object args)
+
+
+# Cached so that returning a result is no module dict lookup.
+cdef object R_APPLIED = APPLIED
+cdef object R_STALE = STALE
+cdef object R_GAP = GAP
+cdef object R_VERSION_CHANGED = VERSION_CHANGED
+cdef object R_CLEARED = CLEARED
+cdef object R_IGNORED = IGNORED
+
+cdef PyTypeObject* _level_type = <PyTypeObject*>Level
+cdef Py_ssize_t _INITIAL_CAPACITY = 64
+# Largest mantissa that may take one more digit and stay <= 2**53 (exact as a double).
+cdef uint64_t _MANTISSA_LIMIT = 900719925474099
+cdef double[23] _POW10 = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+]
+
+
+cdef struct Slot:
+    double key
+    double volume
+    PyObject* price_text
+    PyObject* volume_text
+    PyObject* level  # cached Level, NULL until read
+
+
+cdef struct Side:
+    Slot* slots
+    Py_ssize_t size
+    Py_ssize_t capacity
+    double sign  # price = key * sign
+
+
+cdef int parse_decimal(PyObject* text, double* out) except -1:
+    """Parse a plain non-negative decimal str into out; return 0 when it is not one.
+
+    Grammar (same as the twin's regex): digits with an optional fraction, then an optional
+    exponent. Up to 2**53 and 10**±22 the value is one correctly rounded IEEE operation
+    (Clinger's fast path); anything longer goes to CPython's own correctly rounded parser,
+    so the result always equals float(text).
+    """
+    if not PyUnicode_CheckExact(text) or not PyUnicode_IS_ASCII(text):
+        return 0
+    cdef const char* s = <const char*>PyUnicode_DATA(text)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t digits = 0
+    cdef Py_ssize_t exponent_start
+    cdef uint64_t mantissa = 0
+    cdef int64_t exponent = 0
+    cdef int64_t exponent_part = 0
+    cdef bint exact = True
+    cdef bint negative_exponent = False
+    cdef char c
+    cdef double value
+    while i < n:
+        c = s[i]
+        if c < c'0' or c > c'9':
+            break
+        if mantissa < _MANTISSA_LIMIT:
+            mantissa = mantissa * 10 + <uint64_t>(c - c'0')
+        else:
+            exact = False
+        i += 1
+        digits += 1
+    if i < n and s[i] == c'.':
+        i += 1
+        while i < n:
+            c = s[i]
+            if c < c'0' or c > c'9':
+                break
+            if mantissa < _MANTISSA_LIMIT:
+                mantissa = mantissa * 10 + <uint64_t>(c - c'0')
+                exponent -= 1
+            else:
+                exact = False
+            i += 1
+            digits += 1
+    if digits == 0:
+        return 0
+    if i < n and (s[i] == c'e' or s[i] == c'E'):
+        i += 1
+        if i < n and (s[i] == c'+' or s[i] == c'-'):
+            negative_exponent = s[i] == c'-'
+            i += 1
+        exponent_start = i
+        while i < n:
+            c = s[i]
+            if c < c'0' or c > c'9':
+                break
+            if exponent_part < 100000:
+                exponent_part = exponent_part * 10 + (c - c'0')
+            i += 1
+        if i == exponent_start:
+            return 0
+        exponent += -exponent_part if negative_exponent else exponent_part
+    if i != n:
+        return 0
+    if exact and -22 <= exponent <= 22:
+        if exponent >= 0:
+            value = <double>mantissa * _POW10[exponent]
+        else:
+            value = <double>mantissa / _POW10[-exponent]
+    else:
+        value = PyOS_string_to_double(s, NULL, NULL)
+    if not isfinite(value):
+        return 0
+    out[0] = value
+    return 1
+
+
+cdef inline bint read_pair(PyObject* level, PyObject** price_text, PyObject** volume_text):
+    """Borrow the two items of a [price, volume] list or tuple; False when it is not one."""
+    if PyList_Check(level):
+        if Py_SIZE(level) != 2:
+            return False
+        price_text[0] = PyList_GET_ITEM(level, 0)
+        volume_text[0] = PyList_GET_ITEM(level, 1)
+        return True
+    if PyTuple_Check(level):
+        if Py_SIZE(level) != 2:
+            return False
+        price_text[0] = PyTuple_GET_ITEM(level, 0)
+        volume_text[0] = PyTuple_GET_ITEM(level, 1)
+        return True
+    return False
+
+
+cdef inline PyObject* item_at(PyObject* sequence, Py_ssize_t i):
+    if PyList_Check(sequence):
+        return PyList_GET_ITEM(sequence, i)
+    return PyTuple_GET_ITEM(sequence, i)
+
+
+cdef int side_init(Side* side, double sign) except -1:
+    side.slots = <Slot*>PyMem_Realloc(NULL, _INITIAL_CAPACITY * sizeof(Slot))
+    if side.slots == NULL:
+        raise MemoryError()
+    side.capacity = _INITIAL_CAPACITY
+    side.size = 0
+    side.sign = sign
+    return 0
+
+
+cdef int side_reserve(Side* side, Py_ssize_t needed) except -1:
+    """Grow the array (never drop levels) so it holds at least needed slots."""
+    if needed <= side.capacity:
+        return 0
+    cdef Py_ssize_t capacity = side.capacity * 2
+    if capacity < needed:
+        capacity = needed
+    cdef Slot* slots = <Slot*>PyMem_Realloc(side.slots, capacity * sizeof(Slot))
+    if slots == NULL:
+        raise MemoryError()
+    side.slots = slots
+    side.capacity = capacity
+    return 0
+
+
+cdef inline void release_slot(Slot* slot) noexcept:
+    decref(slot.price_text)
+    decref(slot.volume_text)
+    xdecref(slot.level)
+
+
+cdef void side_clear(Side* side) noexcept:
+    cdef Py_ssize_t i
+    cdef Py_ssize_t size = side.size
+    side.size = 0
+    for i in range(size):
+        release_slot(&side.slots[i])
+
+
+cdef void side_free(Side* side) noexcept:
+    if side.slots != NULL:
+        side_clear(side)
+        PyMem_Free(side.slots)
+        side.slots = NULL
+        side.capacity = 0
+
+
+cdef inline Py_ssize_t side_find(const Side* side, double key) noexcept:
+    """Index of the first slot whose key is >= key (lower bound)."""
+    cdef Py_ssize_t low = 0
+    cdef Py_ssize_t high = side.size
+    cdef Py_ssize_t middle
+    # Most deltas touch the top of the book, which is the end of the array.
+    if high and key > side.slots[high - 1].key:
+        return high
+    while low < high:
+        middle = (low + high) >> 1
+        if side.slots[middle].key < key:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+cdef int side_upsert(
+    Side* side, double key, double volume, PyObject* price_text, PyObject* volume_text
+) except -1:
+    """Set, replace or (volume 0) remove the level at key."""
+    cdef Py_ssize_t i = side_find(side, key)
+    cdef bint found = i < side.size and side.slots[i].key == key
+    cdef Slot* slot
+    cdef Slot old
+    if volume == 0.0:
+        if found:
+            slot = &side.slots[i]
+            old = slot[0]
+            memmove(slot, slot + 1, (side.size - i - 1) * sizeof(Slot))
+            side.size -= 1
+            release_slot(&old)
+        return 0
+    incref(price_text)
+    incref(volume_text)
+    if found:
+        slot = &side.slots[i]
+        old = slot[0]
+        slot.volume = volume
+        slot.price_text = price_text
+        slot.volume_text = volume_text
+        slot.level = NULL
+        release_slot(&old)
+        return 0
+    if side.size == side.capacity:
+        try:
+            side_reserve(side, side.size + 1)
+        except MemoryError:
+            decref(price_text)
+            decref(volume_text)
+            raise
+    slot = &side.slots[i]
+    memmove(slot + 1, slot, (side.size - i) * sizeof(Slot))
+    slot.key = key
+    slot.volume = volume
+    slot.price_text = price_text
+    slot.volume_text = volume_text
+    slot.level = NULL
+    side.size += 1
+    return 0
+
+
+cdef object side_level(Side* side, Py_ssize_t i):
+    """The Level of slot i, built once and cached until the slot changes."""
+    cdef Slot* slot = &side.slots[i]
+    if slot.level != NULL:
+        return <object>slot.level
+    price_text = <object>slot.price_text
+    volume_text = <object>slot.volume_text
+    items = (slot.key * side.sign, slot.volume, price_text, volume_text)
+    level = new_tuple_subtype(_level_type, (items,))
+    # Allocating may run the garbage collector and so any finalizer, which could even change
+    # this book: cache only if the slot is still the one the Level was built from.
+    if i < side.size:
+        slot = &side.slots[i]
+        if (
+            slot.level == NULL
+            and slot.price_text == <PyObject*>price_text
+            and slot.volume_text == <PyObject*>volume_text
+        ):
+            incref(<PyObject*>level)
+            slot.level = <PyObject*>level
+    return level
+
+
+cdef list side_best_first(Side* side, object depth):
+    cdef Py_ssize_t count = side.size
+    cdef Py_ssize_t i
+    cdef object wanted
+    cdef list result
+    if depth is not None:
+        wanted = PyNumber_Index(depth)
+        if wanted < 0:
+            raise ValueError(f"depth must be >= 0 or None, got {wanted!r}")
+        if wanted < count:
+            count = wanted
+    result = PyList_New(count)
+    for i in range(count):
+        if count > side.size:  # a finalizer run by the allocations above emptied the side
+            raise RuntimeError("order book changed while its levels were being read")
+        level = side_level(side, side.size - 1 - i)
+        incref(<PyObject*>level)
+        PyList_SET_ITEM(result, i, <PyObject*>level)
+    return result
+
+
+cdef class OrderBook:
+    """The local order book of one market, kept in sequence as protocol.md describes.
+
+    Feed it the ``a``/``b``/``fi``/``li``/``v`` fields of ``book`` snapshots and updates;
+    each call returns one of the result constants. While not synced (before the first
+    snapshot, after a gap, a version change, an empty snapshot or :meth:`invalidate`) the
+    book holds no levels and updates are ignored until the next snapshot.
+
+    Levels are ``[price, volume]`` lists (or tuples) of ``str`` exactly as decoded from JSON:
+    plain non-negative decimals such as ``"5337.30"`` or ``"1e-8"``; a volume of zero removes
+    the level. A malformed level raises ``ValueError`` naming the market, the side and the
+    value, and leaves the book invalidated rather than half-applied; so does an id or version
+    that does not fit in 64 bits (a non-integer one is a ``TypeError``, the book untouched).
+    """
+
+    cdef str _market
+    cdef bint _synced
+    cdef int64_t _last_update_id
+    cdef int64_t _version
+    cdef Side _asks
+    cdef Side _bids
+
+    def __cinit__(self, str market not None):
+        self._market = market
+        self._synced = False
+        self._last_update_id = 0
+        self._version = 0
+        side_init(&self._asks, -1.0)
+        side_init(&self._bids, 1.0)
+
+    def __dealloc__(self):
+        side_free(&self._asks)
+        side_free(&self._bids)
+
+    @property
+    def market(self):
+        """The market this book belongs to."""
+        return self._market
+
+    @property
+    def synced(self):
+        """True between a non-empty snapshot and the next gap, version change or invalidation."""
+        return self._synced
+
+    @property
+    def last_update_id(self):
+        """The ``li`` of the last snapshot or update applied."""
+        return self._last_update_id
+
+    @property
+    def version(self):
+        """The ``v`` of the last snapshot applied."""
+        return self._version
+
+    def apply_snapshot(self, asks, bids, last_update_id, version):
+        """Replace the whole book; return APPLIED, or CLEARED when the snapshot is empty."""
+        cdef int64_t li = self._update_id(last_update_id, "last_update_id")
+        cdef int64_t v = self._update_id(version, "version")
+        self._clear()
+        self._load_snapshot_side(&self._asks, asks, "asks")
+        self._load_snapshot_side(&self._bids, bids, "bids")
+        self._last_update_id = li
+        self._version = v
+        if self._asks.size == 0 and self._bids.size == 0:
+            return R_CLEARED
+        self._synced = True
+        return R_APPLIED
+
+    def apply_update(self, asks, bids, first_update_id, last_update_id, version):
+        """Apply one delta if it is next in sequence; return the result constant.
+
+        Levels are only examined when the update is applied (not when it is ignored,
+        stale, a gap or of another version).
+        """
+        cdef int64_t fi = self._update_id(first_update_id, "first_update_id")
+        cdef int64_t li = self._update_id(last_update_id, "last_update_id")
+        cdef int64_t v = self._update_id(version, "version")
+        if not self._synced:
+            return R_IGNORED
+        if v != self._version:
+            self._clear()
+            return R_VERSION_CHANGED
+        if li <= self._last_update_id:
+            return R_STALE
+        # fi > local li + 1, written so that it cannot overflow at the int64 limit.
+        if fi > self._last_update_id and fi - 1 > self._last_update_id:
+            self._clear()
+            return R_GAP
+        self._apply_levels(&self._asks, asks, "asks")
+        self._apply_levels(&self._bids, bids, "bids")
+        self._last_update_id = li
+        return R_APPLIED
+
+    def invalidate(self):
+        """Mark the book unsynced and drop its levels until the next snapshot."""
+        self._clear()
+
+    cdef void _clear(self) noexcept:
+        self._synced = False
+        side_clear(&self._asks)
+        side_clear(&self._bids)
+
+    cdef int64_t _update_id(self, object value, str name) except? -1:
+        """An id or version as int64; like operator.index, refuses floats instead of truncating."""
+        cdef int overflow = 0
+        if not PyLong_CheckExact(value):
+            value = PyNumber_Index(value)
+        cdef long long result = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow:
+            self._reject(f"{name} {value} does not fit in 64 bits")
+        return result
+
+    cdef int _check_levels(self, object levels, str side_name) except -1:
+        if not PyList_Check(<PyObject*>levels) and not PyTuple_Check(<PyObject*>levels):
+            self._reject(f"expected a list of levels, got {levels!r}", side_name)
+        return 0
+
+    cdef int _read_level(
+        self, PyObject* level, str side_name, double* price, double* volume,
+        PyObject** price_text, PyObject** volume_text,
+    ) except -1:
+        if not read_pair(level, price_text, volume_text):
+            self._reject(f"level {<object>level!r} is not a [price, volume] pair", side_name)
+        if not parse_decimal(price_text[0], price):
+            self._reject(
+                f"price {<object>price_text[0]!r} is not a valid decimal string", side_name
+            )
+        if not parse_decimal(volume_text[0], volume):
+            self._reject(
+                f"volume {<object>volume_text[0]!r} is not a valid decimal string", side_name
+            )
+        return 0
+
+    cdef int _apply_levels(self, Side* side, object levels, str side_name) except -1:
+        if levels is None:
+            return 0
+        self._check_levels(levels, side_name)
+        cdef PyObject* sequence = <PyObject*>levels
+        cdef PyObject* price_text
+        cdef PyObject* volume_text
+        cdef double price
+        cdef double volume
+        cdef Py_ssize_t i = 0
+        # Size re-read every step: nothing here runs Python code, but stay safe if it did.
+        while i < Py_SIZE(sequence):
+            self._read_level(
+                item_at(sequence, i), side_name, &price, &volume, &price_text, &volume_text
+            )
+            side_upsert(side, price * side.sign, volume, price_text, volume_text)
+            i += 1
+        return 0
+
+    cdef int _load_snapshot_side(self, Side* side, object levels, str side_name) except -1:
+        """Fill an empty side; MAX sends best first, so a plain reversal usually sorts it."""
+        if levels is None:
+            return 0
+        self._check_levels(levels, side_name)
+        cdef PyObject* sequence = <PyObject*>levels
+        cdef PyObject* price_text
+        cdef PyObject* volume_text
+        cdef double price
+        cdef double volume
+        cdef Py_ssize_t i = 0
+        cdef Py_ssize_t kept
+        cdef bint descending = True
+        cdef bint has_zero = False
+        cdef Slot* slot
+        cdef Slot swap
+        side_reserve(side, Py_SIZE(sequence))
+        while i < Py_SIZE(sequence):
+            self._read_level(
+                item_at(sequence, i), side_name, &price, &volume, &price_text, &volume_text
+            )
+            side_reserve(side, side.size + 1)
+            slot = &side.slots[side.size]
+            slot.key = price * side.sign
+            slot.volume = volume
+            incref(price_text)
+            slot.price_text = price_text
+            incref(volume_text)
+            slot.volume_text = volume_text
+            slot.level = NULL
+            if side.size and not (slot.key < side.slots[side.size - 1].key):
+                descending = False
+            if volume == 0.0:
+                has_zero = True
+            side.size += 1
+            i += 1
+        if not descending:
+            # Unordered or repeated prices: replay the levels one by one, later ones winning.
+            side_clear(side)
+            return self._apply_levels(side, levels, side_name)
+        for i in range(side.size // 2):
+            swap = side.slots[i]
+            side.slots[i] = side.slots[side.size - 1 - i]
+            side.slots[side.size - 1 - i] = swap
+        if has_zero:
+            kept = 0
+            for i in range(side.size):
+                if side.slots[i].volume == 0.0:
+                    release_slot(&side.slots[i])
+                else:
+                    side.slots[kept] = side.slots[i]
+                    kept += 1
+            side.size = kept
+        return 0
+
+    cdef int _reject(self, str problem, str side_name=None) except -1:
+        self._clear()
+        where = self._market if side_name is None else f"{self._market} {side_name}"
+        raise ValueError(f"{where}: {problem}")
+
+    def __len__(self):
+        return self._asks.size + self._bids.size
+
+    @property
+    def bid_count(self):
+        """Number of bid levels."""
+        return self._bids.size
+
+    @property
+    def ask_count(self):
+        """Number of ask levels."""
+        return self._asks.size
+
+    @property
+    def best_bid(self):
+        """The highest bid, or None when there is none."""
+        if self._bids.size == 0:
+            return None
+        return side_level(&self._bids, self._bids.size - 1)
+
+    @property
+    def best_ask(self):
+        """The lowest ask, or None when there is none."""
+        if self._asks.size == 0:
+            return None
+        return side_level(&self._asks, self._asks.size - 1)
+
+    @property
+    def best_bid_price(self):
+        """The highest bid price, or None."""
+        if self._bids.size == 0:
+            return None
+        return self._bids.slots[self._bids.size - 1].key
+
+    @property
+    def best_ask_price(self):
+        """The lowest ask price, or None."""
+        if self._asks.size == 0:
+            return None
+        return -self._asks.slots[self._asks.size - 1].key
+
+    def bids(self, depth=None):
+        """The best ``depth`` bids (all when None), best first, as a new list (a copy)."""
+        return side_best_first(&self._bids, depth)
+
+    def asks(self, depth=None):
+        """The best ``depth`` asks (all when None), best first, as a new list (a copy)."""
+        return side_best_first(&self._asks, depth)
+
+    @property
+    def spread(self):
+        """Best ask minus best bid, or None when a side is empty."""
+        if self._bids.size == 0 or self._asks.size == 0:
+            return None
+        return -self._asks.slots[self._asks.size - 1].key - self._bids.slots[self._bids.size - 1].key
+
+    @property
+    def mid(self):
+        """Midpoint of best bid and best ask, or None when a side is empty."""
+        if self._bids.size == 0 or self._asks.size == 0:
+            return None
+        return (
+            self._bids.slots[self._bids.size - 1].key - self._asks.slots[self._asks.size - 1].key
+        ) / 2.0
+
+    def __repr__(self):
+        return (
+            f"OrderBook(market={self._market!r}, synced={bool(self._synced)}, "
+            f"li={self._last_update_id}, v={self._version}, "
+            f"best_bid={_describe(self.best_bid)}, best_ask={_describe(self.best_ask)})"
+        )
+
+
+cdef str _describe(object level):
+    return "None" if level is None else f"{level.price_text} x {level.volume_text}"

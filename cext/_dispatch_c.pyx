@@ -1,0 +1,225 @@
+"""Deliver decoded responses to handlers or a queue: the compiled twin of ``_dispatch_py``.
+
+Same behaviour as the pure-Python twin (whose docstring describes the modes); this one keeps
+the mode as a C int, the handler index as a C integer, and every module-level lookup of the
+per-frame path cached once in a C variable.
+"""
+
+import asyncio
+import inspect
+import types
+
+cimport cython
+
+from .errors import HandlerError
+
+cdef object aio_get_running_loop = asyncio.get_running_loop
+cdef object aio_current_task = asyncio.current_task
+cdef object aio_ensure_future = asyncio.ensure_future
+cdef object aio_wait = asyncio.wait
+cdef object aio_QueueFull = asyncio.QueueFull
+cdef object inspect_isawaitable = inspect.isawaitable
+cdef object CoroutineType = types.CoroutineType
+cdef object HandlerError_ = HandlerError
+
+DISPATCH_MODES = ("inline", "task", "queue")
+
+# Positions in DISPATCH_MODES (the mode names are never duplicated here).
+cdef enum:
+    MODE_INLINE = 0
+    MODE_TASK = 1
+    MODE_QUEUE = 2
+
+
+cdef inline bint is_awaitable(object value):
+    return value is not None and (type(value) is CoroutineType or inspect_isawaitable(value))
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class Dispatcher:
+    """Deliver each response to the stream's handlers (inline or as tasks) or to a queue."""
+
+    cdef int _mode
+    cdef list _handlers
+    cdef object _queue
+    cdef object _on_handler_error
+    cdef object _on_unhandled
+    cdef Py_ssize_t _handler_errors
+    # Task -> the response it handles; an entry leaves when its task is done.
+    cdef dict _tasks
+    # Bound methods made once, not once per task.
+    cdef object _handler_done_cb
+    cdef object _callback_done_cb
+
+    def __init__(self, mode, handlers, queue, on_handler_error, on_unhandled):
+        if mode not in DISPATCH_MODES:
+            valid = ", ".join([repr(name) for name in DISPATCH_MODES])
+            raise ValueError(f"dispatch mode must be one of {valid}; got {mode!r}")
+        if not isinstance(handlers, list):
+            raise TypeError(f"handlers must be a list, got {type(handlers).__name__}")
+        self._mode = DISPATCH_MODES.index(mode)
+        if self._mode == MODE_QUEUE and queue is None:
+            raise ValueError("dispatch mode 'queue' needs a queue; got queue=None")
+        self._handlers = handlers
+        self._queue = queue
+        self._on_handler_error = on_handler_error
+        self._on_unhandled = on_unhandled
+        self._handler_errors = 0
+        self._tasks = {}
+        self._handler_done_cb = self._handler_done
+        self._callback_done_cb = self._callback_done
+
+    @property
+    def mode(self):
+        """The dispatch mode: ``"inline"``, ``"task"`` or ``"queue"``."""
+        return DISPATCH_MODES[self._mode]
+
+    @property
+    def handler_errors(self):
+        """How many handler calls raised so far."""
+        return self._handler_errors
+
+    @property
+    def pending_tasks(self):
+        """Handler and error-callback tasks not finished yet (task mode)."""
+        return len(self._tasks)
+
+    def dispatch(self, response):
+        """Deliver one response; return an awaitable the caller must await, or None."""
+        cdef list handlers
+        cdef Py_ssize_t index = 0
+        cdef object handler
+        cdef object result
+        if self._mode == MODE_INLINE:
+            handlers = self._handlers
+            # len() is re-read each step: handlers may be added while we run.
+            while index < len(handlers):
+                handler = handlers[index]
+                index += 1
+                try:
+                    result = handler(response)
+                except Exception as exc:
+                    result = self._inline_failure(exc, response)
+                    if result is not None:
+                        return self._resume_inline(result, response, index, True)
+                    continue
+                if is_awaitable(result):
+                    return self._resume_inline(result, response, index, False)
+            return None
+        if self._mode == MODE_TASK:
+            handlers = self._handlers
+            while index < len(handlers):
+                handler = handlers[index]
+                index += 1
+                try:
+                    result = handler(response)
+                except Exception as exc:
+                    self._task_failure(exc, response)
+                    continue
+                if is_awaitable(result):
+                    self._track(result, response, self._handler_done_cb)
+            return None
+        try:
+            self._queue.put_nowait(response)
+        except aio_QueueFull:
+            return self._queue.put(response)
+        return None
+
+    async def aclose(self):
+        """Cancel every tracked task and wait until all of them are done."""
+        current = aio_current_task()
+        while True:
+            pending = [task for task in self._tasks if task is not current]
+            if not pending:
+                return
+            for task in pending:
+                task.cancel()
+            await aio_wait(pending)
+
+    async def _resume_inline(self, pending, response, Py_ssize_t index, bint from_callback):
+        """Await ``pending``, then run the remaining handlers in order, awaiting as needed."""
+        cdef list handlers = self._handlers
+        while True:
+            if pending is not None:
+                try:
+                    await pending
+                except Exception as exc:
+                    if from_callback:
+                        raise HandlerError_(exc, response) from exc
+                    pending = self._inline_failure(exc, response)
+                    from_callback = True
+                    continue
+                pending = None
+            while index < len(handlers):
+                handler = handlers[index]
+                index += 1
+                try:
+                    result = handler(response)
+                except Exception as exc:
+                    pending = self._inline_failure(exc, response)
+                    if pending is not None:
+                        from_callback = True
+                        break
+                    continue
+                if is_awaitable(result):
+                    pending = result
+                    from_callback = False
+                    break
+            if pending is None:
+                return
+
+    cdef object _inline_failure(self, BaseException exc, object response):
+        """Count a failure and report it: return the callback's awaitable, or raise HandlerError."""
+        self._handler_errors += 1
+        callback = self._on_handler_error
+        if callback is None:
+            raise HandlerError_(exc, response) from exc
+        try:
+            outcome = callback(exc, response)
+        except Exception as callback_exc:
+            raise HandlerError_(callback_exc, response) from callback_exc
+        if is_awaitable(outcome):
+            return outcome
+        return None
+
+    cdef void _task_failure(self, BaseException exc, object response) except *:
+        """Count a failure and report it to the callback (as a task if async) or on_unhandled."""
+        self._handler_errors += 1
+        callback = self._on_handler_error
+        if callback is None:
+            self._on_unhandled(HandlerError_(exc, response))
+            return
+        try:
+            outcome = callback(exc, response)
+        except Exception as callback_exc:
+            self._on_unhandled(HandlerError_(callback_exc, response))
+            return
+        if is_awaitable(outcome):
+            self._track(outcome, response, self._callback_done_cb)
+
+    cdef void _track(self, object awaitable, object response, object on_done) except *:
+        if type(awaitable) is CoroutineType:
+            # The loop's own create_task honours a task factory the user may have set.
+            task = aio_get_running_loop().create_task(awaitable)
+        else:
+            task = aio_ensure_future(awaitable)
+        self._tasks[task] = response
+        task.add_done_callback(on_done)
+
+    def _handler_done(self, task):
+        response = self._tasks.pop(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        # KeyboardInterrupt and SystemExit already propagated out of the loop.
+        if isinstance(exc, Exception):
+            self._task_failure(exc, response)
+
+    def _callback_done(self, task):
+        response = self._tasks.pop(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, Exception):
+            self._on_unhandled(HandlerError_(exc, response))

@@ -1,0 +1,29 @@
+"""Type stub of the compiled dispatcher; it behaves exactly like ``_dispatch_py``."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, final
+
+from ._dispatch_py import ErrorCallback, Handler
+from .errors import HandlerError
+
+DISPATCH_MODES: Final[tuple[str, str, str]]
+
+@final
+class Dispatcher:
+    def __init__(
+        self,
+        mode: str,
+        handlers: list[Handler],
+        queue: asyncio.Queue[Any] | None,
+        on_handler_error: ErrorCallback | None,
+        on_unhandled: Callable[[HandlerError], None],
+    ) -> None: ...
+    @property
+    def mode(self) -> str: ...
+    @property
+    def handler_errors(self) -> int: ...
+    @property
+    def pending_tasks(self) -> int: ...
+    def dispatch(self, response: Any) -> Awaitable[None] | None: ...
+    async def aclose(self) -> None: ...

@@ -1,0 +1,28 @@
+"""The ``kline`` channel payload: one candlestick."""
+
+from __future__ import annotations
+
+import msgspec
+
+from ._model import Int64, Timestamp, WireModel
+
+__all__ = ["RESOLUTION", "KLine"]
+
+RESOLUTION: tuple[str, ...] = ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
+"""The candle resolutions MAX serves; ``1m`` is the default."""
+
+
+class KLine(WireModel, kw_only=True):
+    """A candle of ``resolution`` from ``start_time`` to ``end_time``; ``closed`` once final."""
+
+    start_time: Timestamp = msgspec.field(name="ST")
+    end_time: Timestamp = msgspec.field(name="ET")
+    market: str = msgspec.field(name="M")
+    resolution: str = msgspec.field(name="R")
+    open: str = msgspec.field(name="O")
+    high: str = msgspec.field(name="H")
+    low: str = msgspec.field(name="L")
+    close: str = msgspec.field(name="C")
+    volume: str = msgspec.field(name="v")
+    last_trade_id: Int64 = msgspec.field(name="ti")
+    closed: bool = msgspec.field(name="x")

@@ -1,0 +1,84 @@
+"""The blast server process: ``python -m maicoin.ws.testing.blast_process '<json options>'``.
+
+Reports to its parent as JSON lines on stdout (``ready``, then one ``result`` per
+connection) and exits when its stdin closes, so it never outlives the parent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+from .blast_stream import BlastStream, blast_stream, frame_chunks
+
+BLAST_PATH = "/ws"
+
+
+def report(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    options = json.loads(argv[0])
+    try:
+        stream = blast_stream(
+            options["n_frames"],
+            market=options["market"],
+            depth=options["depth"],
+            seed=options["seed"],
+        )
+        chunks = frame_chunks(stream.payloads)
+    except Exception as exc:  # reported to the parent, which raises it
+        report({"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
+        return 1
+    threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(_serve(stream, chunks, options))
+    else:
+        uvloop.run(_serve(stream, chunks, options))
+    return 0
+
+
+def _exit_with_parent() -> None:
+    sys.stdin.buffer.read()
+    os._exit(0)
+
+
+async def _serve(
+    stream: BlastStream, chunks: list[tuple[bytes, int]], options: dict[str, Any]
+) -> None:
+    from picows import WSUpgradeRequest, ws_create_server
+
+    from .blast_listener import BlastListener
+
+    def listener_factory(request: WSUpgradeRequest) -> BlastListener | None:
+        if request.path.decode().split("?")[0] != BLAST_PATH:
+            return None
+        return BlastListener(stream, chunks, close=options["close"], report=report)
+
+    server = await ws_create_server(
+        listener_factory, options["host"], options["port"], enable_auto_pong=False
+    )
+    ready = {
+        "host": options["host"],
+        "port": server.sockets[0].getsockname()[1],
+        "market": stream.market,
+        "depth": stream.depth,
+        "n_frames": len(stream.payloads),
+        "total_bytes": sum(len(chunk) for chunk, _ in chunks),
+        "final_book": stream.final_book,
+        "counts": stream.counts,
+    }
+    report({"kind": "ready", "ready": ready})
+    await server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,40 @@
+"""Fixtures for the simulator's tests: a manually stepped simulator and bare clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import pytest
+from sim_client import SimClient
+from websockets.asyncio.client import connect
+
+from maicoin.ws.testing import ManualClock, MaxSimulator
+
+ClientFactory = Callable[[], AbstractAsyncContextManager[SimClient]]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1_750_000_000.0)
+
+
+@pytest.fixture
+async def sim(clock: ManualClock) -> AsyncIterator[MaxSimulator]:
+    """A simulator that only moves when the test calls ``step()``, on a manual clock."""
+    async with MaxSimulator(
+        update_interval=None, clock=clock, private_every=None, pool_quota_every=None
+    ) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def client(sim: MaxSimulator) -> ClientFactory:
+    """``async with client() as c:`` opens a bare WebSocket client on ``sim``."""
+
+    @asynccontextmanager
+    async def open_client() -> AsyncIterator[SimClient]:
+        async with connect(sim.uri) as websocket:
+            yield SimClient(websocket)
+
+    return open_client
