@@ -34,7 +34,9 @@ def client(sim: MaxSimulator) -> ClientFactory:
 
     @asynccontextmanager
     async def open_client() -> AsyncIterator[SimClient]:
-        async with connect(sim.uri) as websocket:
+        # Unbounded receive queue: a client leaving frames unread would otherwise stop
+        # reading the socket and miss the server's close frame until close_timeout.
+        async with connect(sim.uri, max_queue=None) as websocket:
             yield SimClient(websocket)
 
     return open_client
