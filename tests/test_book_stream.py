@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 from streamkit import FAST_RECONNECT, eventually, running
 
-from maicoin.ws import BookResync, Channel, Response, Stream, Subscription
+from maicoin.ws import BookResync, Channel, Response, Stream, Subscription, _book_py
 from maicoin.ws import book as book_module
 from maicoin.ws import books as books_module
-from maicoin.ws import _book_py
 from maicoin.ws.testing import MaxSimulator
 
 try:
@@ -136,9 +135,11 @@ async def test_empty_snapshot_clears_then_waits_for_the_next(sim: MaxSimulator) 
     stream, checker, resyncs = book_stream(sim)
     states: list[tuple[bool, int]] = []
     stream.add_handler(
-        lambda r: states.append((stream.books["btcusdt"].synced, len(stream.books["btcusdt"])))
-        if r.market == "btcusdt" and r.channel == Channel.BOOK
-        else None
+        lambda r: (
+            states.append((stream.books["btcusdt"].synced, len(stream.books["btcusdt"])))
+            if r.market == "btcusdt" and r.channel == Channel.BOOK
+            else None
+        )
     )
     async with running(stream):
         await synced_for_a_while(stream, checker)

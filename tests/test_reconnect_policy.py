@@ -16,7 +16,13 @@ from maicoin.ws.transport import retry_after
 
 def test_policy_defaults_match_the_documented_signature() -> None:
     policy = ReconnectPolicy()
-    assert (policy.enabled, policy.max_retries, policy.base_delay, policy.max_delay, policy.jitter) == (
+    assert (
+        policy.enabled,
+        policy.max_retries,
+        policy.base_delay,
+        policy.max_delay,
+        policy.jitter,
+    ) == (
         True,
         None,
         1.0,

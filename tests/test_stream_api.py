@@ -19,7 +19,8 @@ def test_exported_names_match_the_original_module() -> None:
     original = {
         "Action", "Balance", "Channel", "Event", "Filter", "KLine", "MWalletADRatio",
         "MWalletBorrowing", "MWalletIndexPrice", "Order", "OrderState", "OrderType", "PoolQuota",
-        "ReconnectPolicy", "Request", "Response", "Side", "Stream", "Subscription", "Ticker", "Trade",
+        "ReconnectPolicy", "Request", "Response", "Side", "Stream", "Subscription", "Ticker",
+        "Trade",
     }  # fmt: skip
     assert original <= set(ws.__all__)
     for name in original:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+from streamkit import FAST_RECONNECT, Recorder, eventually, running
 
 from maicoin.ws import (
     AuthenticationError,
@@ -21,11 +22,10 @@ from maicoin.ws import (
     Response,
     Stream,
     Subscription,
+    _dispatch_py,
 )
-from maicoin.ws import _dispatch_py, stream as stream_module
+from maicoin.ws import stream as stream_module
 from maicoin.ws.testing import Faults, ManualClock, MaxSimulator
-
-from streamkit import FAST_RECONNECT, Recorder, eventually, running
 
 try:
     from maicoin.ws import _dispatch_c
@@ -228,7 +228,7 @@ async def test_live_subscribe_and_unsubscribe_are_replayed_correctly(sim: MaxSim
         await eventually(lambda: seen.having("snapshot", "book"), what="live book subscribe")
         stream.unsubscribe([TICKER])
         await eventually(lambda: seen.having("unsubscribed"), what="unsubscribed")
-        unsub = [r for r in sim.requests if r.action == "unsub"][0].message
+        unsub = next(r for r in sim.requests if r.action == "unsub").message
         assert unsub is not None and unsub["subscription"] == [
             {"channel": "ticker", "market": "btcusdt"}
         ]

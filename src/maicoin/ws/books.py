@@ -72,7 +72,10 @@ class BookKeeper:
                 )
             elif response.event in _SNAPSHOT_EVENTS:
                 book.apply_snapshot(
-                    response.asks, response.bids, response.last_update_id or 0, response.version or 0
+                    response.asks,
+                    response.bids,
+                    response.last_update_id or 0,
+                    response.version or 0,
                 )
                 return None
             else:

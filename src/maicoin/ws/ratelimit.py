@@ -47,6 +47,7 @@ class RequestRateLimiter:
 
     async def acquire(self) -> None:
         """Wait until a request may be sent, then count it as sent."""
-        while (wait := self.wait_time()) > 0:
+        # Re-check after sleeping: another sender may have taken the slot meanwhile.
+        while (wait := self.wait_time()) > 0:  # noqa: ASYNC110 - time-based, nothing to wait on
             await asyncio.sleep(wait)
         self.record()

@@ -101,15 +101,15 @@ class Stream:
         **connect_options: Any,
     ) -> None:
         if dispatch not in DISPATCH_MODES:
-            raise ValueError(f"dispatch must be one of {', '.join(DISPATCH_MODES)}; got {dispatch!r}")
+            raise ValueError(
+                f"dispatch must be one of {', '.join(DISPATCH_MODES)}; got {dispatch!r}"
+            )
         if (api_key is None) != (api_secret is None):
             missing = "api_secret" if api_secret is None else "api_key"
             raise ValueError(f"{missing} is required when the other credential is given")
         self.uri: str = uri if uri is not None else (os.environ.get("MAX_WS_URI") or MAX_WS_URI)
         self.reconnect_policy: ReconnectPolicy = (
-            reconnect_policy
-            if reconnect_policy is not None
-            else ReconnectPolicy(enabled=reconnect)
+            reconnect_policy if reconnect_policy is not None else ReconnectPolicy(enabled=reconnect)
         )
         if not reconnect and self.reconnect_policy.enabled:
             self.reconnect_policy = ReconnectPolicy(
@@ -152,6 +152,7 @@ class Stream:
         self._run_task: asyncio.Task[None] | None = None
         self._running = False
         self._finished: asyncio.Event | None = None
+        self._background: set[asyncio.Future[Any]] = set()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -270,7 +271,11 @@ class Stream:
         self._wakeup = asyncio.Event()
         self._finished = asyncio.Event()
         dispatcher = Dispatcher(
-            self.dispatch, self.handlers, self.response_queue, self.on_handler_error, self._unhandled
+            self.dispatch,
+            self.handlers,
+            self.response_queue,
+            self.on_handler_error,
+            self._unhandled,
         )
         try:
             await self._connect_forever(dispatcher)
@@ -344,7 +349,9 @@ class Stream:
 
     def _start_background(self) -> asyncio.Task[None]:
         if self._run_task is None or self._run_task.done():
-            self._run_task = asyncio.get_running_loop().create_task(self.arun(), name="maicoin.ws stream")
+            self._run_task = asyncio.get_running_loop().create_task(
+                self.arun(), name="maicoin.ws stream"
+            )
         return self._run_task
 
     def _auth_request(self) -> Request:
@@ -362,14 +369,21 @@ class Stream:
 
     def _unhandled(self, error: HandlerError) -> None:
         """A task-mode handler failed with nobody to tell: stop the stream with it."""
-        log.error("handler raised and no on_handler_error is set; stopping", exc_info=error.__cause__)
+        log.error(
+            "handler raised and no on_handler_error is set; stopping", exc_info=error.__cause__
+        )
         if self._failure is None:
             self._failure = error
         self.stop()
 
     def _close_soon(self, connection: Any) -> None:
         with contextlib.suppress(RuntimeError):
-            asyncio.get_running_loop().create_task(connection.close())
+            self._keep(asyncio.ensure_future(connection.close()))
+
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        """Hold a fire-and-forget task until it ends (the loop only keeps weak references)."""
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _connect_forever(self, dispatcher: Dispatcher) -> None:
         policy = self.reconnect_policy
@@ -380,7 +394,10 @@ class Stream:
             try:
                 await self._session(dispatcher)
             except HandlerError as exc:
-                log.error("handler raised and no on_handler_error is set; stopping", exc_info=exc.__cause__)
+                log.error(
+                    "handler raised and no on_handler_error is set; stopping",
+                    exc_info=exc.__cause__,
+                )
                 raise _original(exc) from None
             except AuthenticationError as exc:
                 log.error("authentication refused: %s", exc)
@@ -415,7 +432,9 @@ class Stream:
                     time.strftime("%H:%M:%S", time.gmtime(banned_until)),
                 )
             else:
-                log.warning("disconnected (%r); reconnect attempt %d in %.2f s", error, attempt, delay)
+                log.warning(
+                    "disconnected (%r); reconnect attempt %d in %.2f s", error, attempt, delay
+                )
             await self._notify(self.on_reconnecting, error)
             await self._sleep(delay)
             self.stats.reconnects += 1
@@ -481,7 +500,7 @@ class Stream:
             try:
                 result = self.on_book_resync(resync)
                 if isinstance(result, Awaitable):
-                    asyncio.ensure_future(result)
+                    self._keep(asyncio.ensure_future(result))
             except Exception:
                 log.exception("on_book_resync callback raised")
         sub = self._subscriptions.find(Channel.BOOK, resync.market)

@@ -1,0 +1,177 @@
+"""How every command runs: its event loop, Ctrl-C and SIGTERM, and its exit status.
+
+Exit statuses scripts can rely on:
+
+- 0: done (a limit was reached, the input ended, or a command that runs until stopped was
+  stopped with Ctrl-C / SIGTERM);
+- 1: failed while running (cannot connect, authentication refused, connection lost for good);
+- 2: usage error (bad arguments, unknown channel, bad depth, a file that is not a recording);
+- 128 + signal number (130 for Ctrl-C, 143 for SIGTERM): interrupted before the limit the
+  command was given (``--count``, ``--duration``, the end of a replay or benchmark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Final
+
+from websockets.exceptions import WebSocketException
+
+from ._extensions import env_flag
+from .errors import AuthenticationError
+from .stream import NO_UVLOOP_ENV, Stream
+from .transport import retry_after
+
+__all__ = [
+    "EXIT_FAILURE",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CommandError",
+    "Interrupt",
+    "UsageError",
+    "drive_stream",
+    "run_command",
+]
+
+EXIT_OK: Final = 0
+EXIT_FAILURE: Final = 1
+EXIT_USAGE: Final = 2
+_STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+
+
+class UsageError(Exception):
+    """The command line is wrong: reported with the usage line, exit status 2."""
+
+
+class CommandError(Exception):
+    """The command failed while running: reported on stderr, exit status 1."""
+
+
+class Interrupt:
+    """Ctrl-C / SIGTERM as a graceful stop request: the first signal runs the callbacks.
+
+    A second signal is not caught, so a stop that hangs can still be cut short.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._callbacks: list[Callable[[], object]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def on_stop(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` when the first signal arrives."""
+        self._callbacks.append(callback)
+
+    def exit_status(self, *, limited: bool) -> int:
+        """0 unless a signal cut short a command that had a limit of its own."""
+        return 128 + self.signum if self.signum is not None and limited else EXIT_OK
+
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        for signum in _STOP_SIGNALS:
+            # Not available on Windows event loops: Ctrl-C then ends with KeyboardInterrupt.
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, self._fire, signum)
+
+    def uninstall(self) -> None:
+        if self._loop is not None:
+            for signum in _STOP_SIGNALS:
+                with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                    self._loop.remove_signal_handler(signum)
+            self._loop = None
+
+    def _fire(self, signum: int) -> None:
+        if self.signum is None:
+            self.signum = signum
+        self.uninstall()
+        for callback in self._callbacks:
+            callback()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if env_flag(os.environ.get(NO_UVLOOP_ENV)):
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run_command(main: Callable[[Interrupt], Awaitable[int]]) -> int:
+    """Run ``main(interrupt)`` on uvloop (unless ``MAICOIN_WS_NO_UVLOOP``); its exit status.
+
+    ``CommandError`` is printed and gives 1; a reader that went away (``| head``) ends the
+    command quietly with 0.
+    """
+    interrupt = Interrupt()
+
+    async def supervised() -> int:
+        interrupt.install(asyncio.get_running_loop())
+        try:
+            return await main(interrupt)
+        finally:
+            interrupt.uninstall()
+
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            return runner.run(supervised())
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    except BrokenPipeError:
+        # Python would complain again when flushing stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+async def drive_stream(stream: Stream, interrupt: Interrupt, *, duration: float | None) -> None:
+    """Run ``stream`` until it is stopped: by a signal, after ``duration`` seconds, or by a
+    handler calling ``stream.stop()``. A first connection that fails, refused credentials or
+    a connection lost for good raise ``CommandError``.
+    """
+    failure: list[BaseException] = []
+    user_reconnecting = stream.on_reconnecting
+
+    def on_reconnecting(error: BaseException | None) -> object:
+        if stream.stats.connections == 0 and error is not None:
+            failure.append(error)  # never connected: report instead of retrying forever
+            stream.stop()
+            return None
+        return user_reconnecting(error) if user_reconnecting is not None else None
+
+    stream.on_reconnecting = on_reconnecting
+    interrupt.on_stop(stream.stop)
+    timer = None
+    if duration is not None:
+        timer = asyncio.get_running_loop().call_later(duration, stream.stop)
+    try:
+        await stream.arun()
+    except AuthenticationError as exc:
+        raise CommandError(str(exc)) from None
+    except (OSError, WebSocketException) as exc:
+        raise CommandError(f"connection to {stream.uri} lost: {_describe(exc)}") from None
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if failure:
+        raise CommandError(f"cannot connect to {stream.uri}: {_describe(failure[0])}")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    banned_until = retry_after(exc)
+    if banned_until is not None:
+        when = time.strftime("%H:%M:%S UTC", time.gmtime(banned_until))
+        text += f" (rate limited: MAX asks not to reconnect before {when})"
+    return text
