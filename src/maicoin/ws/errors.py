@@ -27,10 +27,12 @@ class ValidationError(MaxWSError, ValueError):
 
 
 class HandlerError(MaxWSError):
-    """A user handler raised; the original exception is ``__cause__``.
+    """A user handler raised; the original exception is ``__cause__``, the frame ``response``.
 
-    Raised out of ``Stream.arun`` when no ``on_handler_error`` callback took the error. It is
-    never treated as a network fault, so it never triggers a reconnect.
+    The dispatcher raises it (inline mode) or reports it (task mode) when no
+    ``on_handler_error`` callback took the error. The Stream never treats it as a network
+    fault: it logs it, stops without reconnecting and re-raises the handler's own exception
+    from ``arun``.
     """
 
     def __init__(self, exc: BaseException, response: Any) -> None:

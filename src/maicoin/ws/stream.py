@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Final, Literal
 
 from ._extensions import env_flag
+from .book import OrderBook
 from .books import BookKeeper, BookResync
 from .channel import Channel, auth_filter_for
 from .decode import make_decoder
@@ -132,7 +133,8 @@ class Stream:
         self.on_reconnecting = on_reconnecting
         self.on_permanent_failure = on_permanent_failure
         self.on_handler_error = on_handler_error
-        self.stats = StreamStats()
+        self._stats = StreamStats()
+        self._dispatcher: Dispatcher | None = None
         self.rate_limiter = rate_limiter or RequestRateLimiter()
 
         self._credentials: _Credentials | None = None
@@ -141,7 +143,7 @@ class Stream:
             self._credentials = _Credentials(api_key, api_secret)
         self._subscriptions = SubscriptionRegistry()
         self.on_book_resync = on_book_resync
-        self.book_keeper = BookKeeper(self.stats)
+        self.book_keeper = BookKeeper(self._stats)
         self.decoder = make_decoder()
 
         self._connection: Any = None
@@ -175,11 +177,18 @@ class Stream:
 
     # ------------------------------------------------------------------ public surface
     @property
+    def stats(self) -> StreamStats:
+        """Live counters: messages, bytes, decode errors, reconnects, resyncs, handler errors..."""
+        if self._dispatcher is not None:
+            self._stats.handler_errors = self._dispatcher.handler_errors
+        return self._stats
+
+    @property
     def connected(self) -> bool:
         return self._connection is not None
 
     @property
-    def books(self) -> Mapping[str, Any]:
+    def books(self) -> Mapping[str, OrderBook]:
         """The local order book of every subscribed ``book`` market, by market."""
         return self.book_keeper.books
 
@@ -277,11 +286,13 @@ class Stream:
             self.on_handler_error,
             self._unhandled,
         )
+        self._dispatcher = dispatcher
         try:
             await self._connect_forever(dispatcher)
         finally:
-            self.stats.handler_errors = dispatcher.handler_errors
             await dispatcher.aclose()
+            self._stats.handler_errors = dispatcher.handler_errors
+            self._dispatcher = None
             self._running = False
             self._finished.set()
 
@@ -437,14 +448,14 @@ class Stream:
                 )
             await self._notify(self.on_reconnecting, error)
             await self._sleep(delay)
-            self.stats.reconnects += 1
+            self._stats.reconnects += 1
 
     async def _session(self, dispatcher: Dispatcher) -> None:
         """One connection: open, send queued requests, receive until it ends."""
         async with self.connect_factory(self.uri, **self.connect_options) as connection:
             self._connection = connection
             self._outbox = asyncio.Queue()
-            self.stats.connections += 1
+            self._stats.connections += 1
             writer: asyncio.Task[None] | None = None
             error: BaseException | None = None
             try:
@@ -482,7 +493,7 @@ class Stream:
     async def _send(self, connection: Any, request: Request) -> None:
         await self.rate_limiter.acquire()
         await connection.send(request.message())
-        self.stats.requests_sent += 1
+        self._stats.requests_sent += 1
 
     def handle_error_response(self, response: Response) -> None:
         """React to an ``error`` frame: permanent auth failures end the stream."""
