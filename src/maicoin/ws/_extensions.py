@@ -14,11 +14,11 @@ _FALSY = frozenset({"", "0", "false", "no", "off"})
 
 
 def env_flag(value: str | None) -> bool:
-    """Return True when an environment value switches a flag on (anything but empty/0/false/no/off)."""
+    """True when an environment value switches a flag on: anything but empty/0/false/no/off."""
     return value is not None and value.strip().lower() not in _FALSY
 
 
-def extensions_disabled(environ: "os._Environ[str] | dict[str, str] | None" = None) -> bool:
+def extensions_disabled(environ: os._Environ[str] | dict[str, str] | None = None) -> bool:
     """True when the pure-Python twins must be used: opted out, or not CPython."""
     env = os.environ if environ is None else environ
     return env_flag(env.get(ENV_VAR)) or sys.implementation.name != "cpython"
