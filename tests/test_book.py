@@ -492,11 +492,16 @@ def test_a_finalizer_changing_the_book_during_a_read_is_safe(impl: ModuleType) -
             levels: object = ob.asks()
         except RuntimeError as exc:
             levels = exc
-        if impl is _book_c:
-            assert isinstance(levels, RuntimeError)
+        # Whether the collection runs inside the read depends on the interpreter's GC
+        # (3.13 schedules it differently); either way no torn or dangling state escapes.
+        if isinstance(levels, RuntimeError):
+            assert impl is _book_c
             assert "changed while its levels were being read" in str(levels)
         else:
             assert isinstance(levels, list)
+            if impl is _book_c:
+                texts = [level.price_text for level in levels]
+                assert texts in ([], [f"{100 + i}" for i in range(40)])
         arm()
         best = ob.best_ask
         assert isinstance(best, impl.Level)
