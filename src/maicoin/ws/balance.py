@@ -10,6 +10,8 @@ __all__ = ["Balance"]
 
 
 class Balance(WireModel, kw_only=True):
+    """Available and locked amounts of one currency (exact decimal strings)."""
+
     currency: str = msgspec.field(name="cu")
     available: str = msgspec.field(name="av")
     locked: str = msgspec.field(name="l")

@@ -1,13 +1,8 @@
 """How every command runs: its event loop, Ctrl-C and SIGTERM, and its exit status.
 
-Exit statuses scripts can rely on:
-
-- 0: done (a limit was reached, the input ended, or a command that runs until stopped was
-  stopped with Ctrl-C / SIGTERM);
-- 1: failed while running (cannot connect, authentication refused, connection lost for good);
-- 2: usage error (bad arguments, unknown channel, bad depth, a file that is not a recording);
-- 128 + signal number (130 for Ctrl-C, 143 for SIGTERM): interrupted before the limit the
-  command was given (``--count``, ``--duration``, the end of a replay or benchmark).
+The statuses (0 done, 1 failed while running, 2 usage error, 128 + signal number when
+interrupted before the command's own limit) are described for users in
+``cli.EXIT_STATUSES``, which ``--help`` prints.
 """
 
 from __future__ import annotations
@@ -37,6 +32,7 @@ __all__ = [
     "UsageError",
     "drive_stream",
     "run_command",
+    "silence_stdout",
 ]
 
 EXIT_OK: Final = 0
@@ -87,9 +83,10 @@ class Interrupt:
             self._loop = None
 
     def _fire(self, signum: int) -> None:
-        if self.signum is None:
-            self.signum = signum
         self.uninstall()
+        if self.signum is not None:
+            return
+        self.signum = signum
         for callback in self._callbacks:
             callback()
 
@@ -108,8 +105,8 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def run_command(main: Callable[[Interrupt], Awaitable[int]]) -> int:
     """Run ``main(interrupt)`` on uvloop (unless ``MAICOIN_WS_NO_UVLOOP``); its exit status.
 
-    ``CommandError`` is printed and gives 1; a reader that went away (``| head``) ends the
-    command quietly with 0.
+    ``UsageError`` and ``CommandError`` propagate to the caller. A reader that went away
+    (``| head``) ends the command quietly with 0.
     """
     interrupt = Interrupt()
 
@@ -123,16 +120,19 @@ def run_command(main: Callable[[Interrupt], Awaitable[int]]) -> int:
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             return runner.run(supervised())
-    except CommandError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     except BrokenPipeError:
-        # Python would complain again when flushing stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        silence_stdout()
         return EXIT_OK
+
+
+def silence_stdout() -> None:
+    """Point stdout at the null device once its reader has gone, so that Python's final
+    flush does not complain about the broken pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 async def drive_stream(stream: Stream, interrupt: Interrupt, *, duration: float | None) -> None:

@@ -80,13 +80,16 @@ def parse_subscription(spec: str) -> Subscription:
         )
     if len(args) > allowed or any(not arg for arg in args):
         raise SpecError(f"{spec!r} does not match {_syntax(channel, form)}, e.g. {form.example}")
-    fields: dict[str, object] = {"channel": channel}
-    if form.argument:
-        # MAX market and currency ids are lower case.
-        fields[form.argument] = args[0].lower()
-    if form.option and len(args) == 2:
-        fields[form.option] = _option(spec, form.option, args[1])
-    subscription = Subscription(**fields)
+    # MAX market and currency ids are lower case.
+    argument = args[0].lower() if args else None
+    option = args[1] if len(args) == 2 else None
+    subscription = Subscription(
+        channel=channel,
+        market=argument if form.argument == "market" else None,
+        currency=argument if form.argument == "currency" else None,
+        depth=_depth(spec, option) if form.option == "depth" else None,
+        resolution=option if form.option == "resolution" else None,
+    )
     try:
         validate_subscription(subscription)
     except SubscriptionError as exc:
@@ -94,15 +97,13 @@ def parse_subscription(spec: str) -> Subscription:
     return subscription
 
 
-def _option(spec: str, name: str, text: str) -> object:
-    if name != "depth":
-        return text
+def _depth(spec: str, text: str | None) -> int | None:
+    if text is None:
+        return None
     try:
         return int(text)
     except ValueError:
-        raise SpecError(
-            f"{spec!r}: book depth must be one of {_DEPTHS}, got {text!r}"
-        ) from None
+        raise SpecError(f"{spec!r}: book depth must be one of {_DEPTHS}, got {text!r}") from None
 
 
 def parse_filters(text: str) -> list[Filter]:

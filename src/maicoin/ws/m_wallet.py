@@ -10,6 +10,8 @@ __all__ = ["MWalletADRatio", "MWalletBorrowing", "MWalletIndexPrice"]
 
 
 class MWalletIndexPrice(WireModel, kw_only=True):
+    """The index price of one market used for the AD ratio."""
+
     market: str = msgspec.field(name="M")
     price: str = msgspec.field(name="p")
 
@@ -25,6 +27,8 @@ class MWalletADRatio(WireModel, kw_only=True):
 
 
 class MWalletBorrowing(WireModel, kw_only=True):
+    """What the M-Wallet owes in one currency: principal and accrued interest."""
+
     currency: str = msgspec.field(name="cu")
     debt_principal: str = msgspec.field(name="dbp")
     debt_interest: str = msgspec.field(name="dbi")

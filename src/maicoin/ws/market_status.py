@@ -10,12 +10,16 @@ __all__ = ["MarketStatus", "Status"]
 
 
 class Status(WireEnum):
+    """Whether a market trades: ``active``, ``suspended`` or ``cancel-only``."""
+
     ACTIVE = "active"
     SUSPENDED = "suspended"
     CANCEL_ONLY = "cancel-only"
 
 
 class MarketStatus(WireModel, kw_only=True):
+    """One market's state and trading rules: units, precisions and minimal amounts."""
+
     market: str = msgspec.field(name="M")
     status: Lenient[Status] = msgspec.field(name="st")
     base_unit: str = msgspec.field(name="bu")

@@ -11,6 +11,8 @@ __all__ = ["Order", "OrderState", "OrderType"]
 
 
 class OrderType(WireEnum):
+    """The ``ot`` of an order."""
+
     MARKET = "market"
     LIMIT = "limit"
     STOP_MARKET = "stop_market"
@@ -20,6 +22,8 @@ class OrderType(WireEnum):
 
 
 class OrderState(WireEnum):
+    """The ``S`` of an order: ``wait`` while open, then ``done``, ``cancel``, ..."""
+
     CANCEL = "cancel"
     WAIT = "wait"
     DONE = "done"

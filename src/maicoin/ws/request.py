@@ -19,6 +19,8 @@ __all__ = ["Action", "Filter", "Request"]
 
 
 class Action(WireEnum):
+    """The ``action`` of a request: subscribe, authorize or unsubscribe."""
+
     Subscribe = "sub"
     Authorize = "auth"
     Unsubscribe = "unsub"
@@ -70,10 +72,12 @@ class Request(WireModel, omit_defaults=True, kw_only=True):
 
     @classmethod
     def subscribe(cls, subscriptions: Iterable[Subscription]) -> Request:
+        """A ``sub`` request for ``subscriptions`` with a fresh uuid4 ``id``."""
         return cls(action=Action.Subscribe, id=str(uuid.uuid4()), subscriptions=list(subscriptions))
 
     @classmethod
     def unsubscribe(cls, subscriptions: Iterable[Subscription]) -> Request:
+        """An ``unsub`` request for ``subscriptions`` with a fresh uuid4 ``id``."""
         # The protocol spells the key of an unsub request in the singular.
         return cls(
             action=Action.Unsubscribe, id=str(uuid.uuid4()), subscription=list(subscriptions)

@@ -22,4 +22,5 @@ class StreamStats:
     """Wall-clock Unix time of the last frame received (None before the first)."""
 
     def as_dict(self) -> dict[str, Any]:
+        """The counters as a plain dict (for logging or JSON)."""
         return asdict(self)

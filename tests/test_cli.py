@@ -1,0 +1,392 @@
+"""The command line as a user runs it: subprocesses against a simulator over loopback."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect
+
+import maicoin.ws
+from maicoin.ws import cli
+
+# The subprocesses import the very package under test (source tree or installed).
+PACKAGE_ROOT = str(Path(maicoin.ws.__file__).resolve().parents[2])
+TIMEOUT = 20.0
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MAX_API_KEY", "MAX_API_SECRET", "MAX_WS_URI")
+    }
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + path if path else "")
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "maicoin.ws", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=cli_env(**env),
+        check=False,
+    )
+
+
+def start_cli(*args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "maicoin.ws", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(**env),
+    )
+
+
+def read_line(process: subprocess.Popen[str], within: float = TIMEOUT) -> str:
+    """The next stdout line of a running process; fails instead of hanging."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(within):
+            raise AssertionError(f"no output within {within} s")
+    line = process.stdout.readline()
+    assert line, (
+        f"process ended early: {process.wait()} {process.stderr.read() if process.stderr else ''}"
+    )
+    return line
+
+
+def interrupt(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> tuple[int, str, str]:
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=TIMEOUT)
+    return process.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def simulator_uri() -> Iterator[str]:
+    process = start_cli("simulate", "--port", "0", "--rate", "50")
+    try:
+        banner = read_line(process)
+        yield banner.split(" on ")[1].split()[0]
+    finally:
+        code, _, err = interrupt(process)
+        assert code == 0, err
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+def test_demo_shows_the_book_and_prints_stats() -> None:
+    result = run_cli("demo", "--duration", "1.5", "--rate", "50")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "embedded MAX simulator at ws://127.0.0.1:" in out
+    assert "btcusdt | book synced li=" in out  # the book view, one line per refresh (no TTY)
+    assert " ask " in out and "ticker close " in out and "kline 1m close " in out
+    stats = dict(line.split(maxsplit=1) for line in out.split("stream stats\n", 1)[1].splitlines())
+    assert int(stats["messages"]) > 10
+    assert int(stats["decode_errors"]) == 0 and int(stats["connections"]) == 1
+    assert "\x1b[" not in out  # no ANSI codes when stdout is not a terminal
+
+
+def test_demo_shows_resyncs_after_gaps() -> None:
+    result = run_cli("demo", "--duration", "1.5", "--rate", "50", "--gap-every", "0.4")
+    assert result.returncode == 0, result.stderr
+    stats = result.stdout.split("stream stats\n", 1)[1]
+    resyncs = int(stats.split("resyncs", 1)[1].split()[0])
+    assert resyncs >= 1
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_demo_redraws_in_place_on_a_terminal() -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maicoin.ws", "demo", "--duration", "1", "--rate", "50"],
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+        env=cli_env(COLUMNS="120"),
+    )
+    os.close(terminal)
+    output = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closes when the demo exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    assert process.wait(TIMEOUT) == 0
+    text = output.decode()
+    assert text.count("\x1b[J") >= 5  # the screen was redrawn, not appended to
+    assert "\x1b[?25l" in text and text.rstrip().count("\x1b[?25h") == 1  # cursor back
+    final = text.rsplit("\x1b[J", 1)[1]
+    assert "(stopped)" in final and "book btcusdt  synced  li " in final
+    assert "bid volume" in final and "trades   " in final and "stream stats" in final
+
+
+# -- stream -----------------------------------------------------------------------------------
+
+
+def test_stream_prints_one_json_line_per_response(simulator_uri: str) -> None:
+    subscriptions = ["book:btcusdt:5", "ticker:btcusdt", "trade:btcusdt", "kline:ethusdt:1m"]
+    result = run_cli(
+        "stream",
+        *subscriptions,
+        "market_status",
+        "pool_quota:usdt",
+        "--count",
+        "25",
+        MAX_WS_URI=simulator_uri,
+    )
+    assert result.returncode == 0, result.stderr
+    responses = json_lines(result.stdout)
+    assert len(responses) == 25
+    assert responses[0]["event"] == "subscribed"
+    snapshots = {(r["channel"], r.get("market")) for r in responses if r["event"] == "snapshot"}
+    assert {("book", "btcusdt"), ("kline", "ethusdt"), ("market_status", None)} <= snapshots
+    book = next(r for r in responses if r.get("channel") == "book")
+    assert len(book["asks"]) == 5 and "errors" not in book and "trades" not in book
+    assert all("created_at" in r for r in responses)
+
+
+def test_stream_raw_prints_frames_as_received(simulator_uri: str) -> None:
+    result = run_cli("stream", "--uri", simulator_uri, "ticker:btcusdt", "--raw", "--count", "3")
+    assert result.returncode == 0, result.stderr
+    frames = json_lines(result.stdout)
+    assert [frame["e"] for frame in frames] == ["subscribed", "snapshot", "update"]
+    assert frames[1]["tk"]["M"] == "btcusdt"  # wire keys, untouched
+
+
+def test_stream_authenticates_from_the_environment(simulator_uri: str) -> None:
+    result = run_cli(
+        "stream",
+        "--uri",
+        simulator_uri,
+        "--filters",
+        "order,account",
+        "--count",
+        "3",
+        MAX_API_KEY="key",
+        MAX_API_SECRET="secret",
+    )
+    assert result.returncode == 0, result.stderr
+    events = [r["event"] for r in json_lines(result.stdout)]
+    assert events[0] == "authenticated"
+    assert set(events[1:]) <= {"order_snapshot", "account_snapshot"}
+    assert "secret" not in result.stdout + result.stderr
+
+
+def test_refused_credentials_exit_with_1(simulator_uri: str) -> None:
+    result = run_cli(
+        "stream", "--uri", simulator_uri, MAX_API_KEY="key", MAX_API_SECRET="wrong-secret"
+    )
+    assert result.returncode == 1
+    assert "E-1007" in result.stderr and "wrong-secret" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_endpoint_exits_with_1() -> None:
+    result = run_cli("stream", "--uri", "ws://127.0.0.1:9/ws", "ticker:btcusdt")
+    assert result.returncode == 1
+    assert "cannot connect to ws://127.0.0.1:9/ws" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_a_stream_cleanly(simulator_uri: str) -> None:
+    process = start_cli("stream", "--uri", simulator_uri, "book:btcusdt:1")
+    json.loads(read_line(process))
+    code, out, err = interrupt(process)
+    assert code == 0  # no limit was given: Ctrl-C is how this stream ends
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    json_lines(out)  # every line written is complete
+
+
+def test_interrupted_before_its_count_exits_with_130(simulator_uri: str) -> None:
+    process = start_cli("stream", "--uri", simulator_uri, "book:btcusdt:1", "--count", "100000")
+    read_line(process)
+    code, _, err = interrupt(process)
+    assert code == 130
+    assert "Traceback" not in err
+
+
+# -- record and replay ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def recording(simulator_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("recording") / "day.jsonl"
+    # Subscriptions after options: the order users type them in.
+    result = run_cli(
+        "record",
+        str(path),
+        "--uri",
+        simulator_uri,
+        "--count",
+        "80",
+        "book:btcusdt:5",
+        "trade:btcusdt",
+        "ticker:btcusdt",
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"recorded 80 frames to {path}" in result.stderr
+    return path
+
+
+def recorded_frames(path: Path) -> list[dict[str, Any]]:
+    lines = json_lines(path.read_text())
+    assert all(set(line) == {"t", "frame"} and isinstance(line["t"], float) for line in lines)
+    times = [line["t"] for line in lines]
+    assert times == sorted(times)
+    return [json.loads(str(line["frame"])) for line in lines]
+
+
+def test_record_writes_raw_frames_with_receive_times(recording: Path) -> None:
+    frames = recorded_frames(recording)
+    assert len(frames) == 80
+    assert frames[0]["e"] == "subscribed"
+    assert {frame.get("c") for frame in frames[1:]} == {"book", "trade", "ticker"}
+
+
+def test_replay_rebuilds_the_book_and_counts_responses(recording: Path) -> None:
+    frames = recorded_frames(recording)
+    book_frames = [f for f in frames if f.get("c") == "book"]
+    result = run_cli("replay", str(recording))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "frames          80\n" in out
+    assert "decode errors   0\n" in out and "resyncs         0\n" in out
+    updates = sum(1 for f in book_frames if f["e"] == "update")
+    assert f"  update                   book             {updates}\n" in out
+    # The replayed book is synced at the last recorded update id.
+    assert f"btcusdt  synced li {book_frames[-1]['li']} v " in out
+
+
+def test_replay_print_emits_every_response(recording: Path) -> None:
+    result = run_cli("replay", str(recording), "--print")
+    assert result.returncode == 0, result.stderr
+    responses = json_lines(result.stdout)
+    assert len(responses) == 80
+    assert [r["event"] for r in responses] == [f["e"] for f in recorded_frames(recording)]
+    assert "frames          80" in result.stderr  # the summary moves out of the way
+
+
+def test_replay_serve_sends_the_recording_to_a_client(recording: Path) -> None:
+    expected = [json.loads(line)["frame"] for line in recording.read_text().splitlines()]
+    process = start_cli("replay", str(recording), "--serve", "--port", "0", "--speed", "0")
+    try:
+        banner = read_line(process)
+        assert "(80 frames)" in banner
+        with connect(banner.split(" on ")[1].split()[0]) as websocket:
+            websocket.send('{"action":"sub","id":"1","subscriptions":[]}')  # read, ignored
+            received = [websocket.recv(TIMEOUT) for _ in expected]
+        assert received == expected
+        assert "client 1: sent 80 frames" in read_line(process)
+    finally:
+        code, _, err = interrupt(process)
+    assert code == 0, err
+    assert "Traceback" not in err
+
+
+def test_replay_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello\n")
+    result = run_cli("replay", str(path))
+    assert result.returncode == 2
+    assert "is not a recording" in result.stderr
+
+
+# -- bench ------------------------------------------------------------------------------------
+
+
+def test_bench_prints_the_end_to_end_table() -> None:
+    result = run_cli(
+        "bench", "--frames", "3000", "--repeat", "1", "--transports", "websockets",
+        "--loops", "asyncio", "--modes", "receive,inline",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| websockets")]
+    assert len(rows) == 2
+    assert "receive only (ceiling)" in rows[0] and "Stream, inline" in rows[1]
+    assert all(row.rstrip().endswith("| yes |") for row in rows)
+    assert "[1/1] websockets asyncio inline" in result.stderr  # progress stays off stdout
+
+
+# -- usage errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["stream", "candles:btcusdt"], "unknown channel 'candles'"),
+        (["stream", "book"], "book needs a market: book:MARKET[:DEPTH]"),
+        (["stream", "ticker"], "ticker needs a market"),
+        (["stream", "book:btcusdt:7"], "book depth must be one of (1, 5, 10, 20, 50)"),
+        (["stream", "book:btcusdt:deep"], "book depth must be one of 1, 5, 10, 20, 50"),
+        (["stream", "kline:btcusdt:2m"], "resolution must be one of 1m, 5m, 15m, 30m, 1h"),
+        (["stream", "pool_quota"], "pool_quota needs a currency"),
+        (["stream", "ticker:btcusdt", "--filters", "orders"], "unknown filter 'orders'"),
+        (["stream", "ticker:btcusdt", "--count", "0"], "expected a positive number"),
+        (["stream"], "nothing to subscribe to"),
+        (["stream", "order"], "need MAX_API_KEY and MAX_API_SECRET"),
+        (["stream", "--uri", "http://example.com", "ticker:btcusdt"], "scheme isn't ws or wss"),
+        (["record", "/nonexistent-dir/x.jsonl", "ticker:btcusdt"], "cannot write"),
+        (["demo", "--market", "btc-usd"], "unknown market 'btc-usd'"),
+        (["demo", "--duration", "-1"], "expected a positive number"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["bench", "--loops", "trio"], "loops must be chosen from asyncio, uvloop"),
+    ],
+)
+def test_bad_arguments_exit_with_2_and_say_what_is_accepted(args: list[str], expected: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_channel_lists_every_accepted_form() -> None:
+    result = run_cli("stream", "candles:btcusdt")
+    for form in ("book:MARKET[:DEPTH]", "kline:MARKET[:RESOLUTION]", "market_status"):
+        assert form in result.stderr
+
+
+def test_only_one_credential_is_a_usage_error() -> None:
+    result = run_cli("stream", "ticker:btcusdt", MAX_API_KEY="key")
+    assert result.returncode == 2
+    assert "MAX_API_SECRET is missing" in result.stderr
+
+
+def test_help_documents_commands_and_exit_statuses() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for word in ("demo", "stream", "record", "replay", "simulate", "bench", "130"):
+        assert word in result.stdout
+
+
+def test_console_script_runs_the_same_main() -> None:
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    module, _, name = pyproject["project"]["scripts"]["maicoin-ws"].partition(":")
+    assert getattr(importlib.import_module(module), name) is cli.main
