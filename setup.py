@@ -12,7 +12,7 @@ HERE = Path(__file__).parent
 # because the package is not importable before it is built.
 _rule = runpy.run_path(str(HERE / "src" / "maicoin" / "ws" / "_extensions.py"))
 
-HOT_PATHS = ("_book_c", "_dispatch_c")
+HOT_PATHS = ("_book_c", "_dispatch_c", "_receive_c")
 
 
 def extensions() -> list[Extension]:

@@ -8,9 +8,28 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import pytest
+
 from maicoin.ws import ReconnectPolicy, Response, Stream
+from maicoin.ws import stream as stream_module
+
+try:
+    from maicoin.ws.transport_picows import picows_connect
+except ImportError:  # pragma: no cover - without the fast extra
+    picows_connect = None  # type: ignore[assignment]
+
+TRANSPORTS = ["websockets", "picows"]
+"""Every transport a Stream can run on; stream tests run on each."""
 
 FAST_RECONNECT = ReconnectPolicy(base_delay=0.01, max_delay=0.05, jitter=0.0, healthy_after=5.0)
+
+
+def use_transport(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``Stream()`` without a ``connect_factory`` use the named transport."""
+    if name == "picows":
+        if picows_connect is None:
+            pytest.skip("picows is not installed")
+        monkeypatch.setattr(stream_module, "default_connect", picows_connect)
 
 
 async def eventually(predicate: Callable[[], Any], *, within: float = 5.0, what: str = "") -> None:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from streamkit import FAST_RECONNECT, Recorder, eventually, running
+from streamkit import FAST_RECONNECT, Recorder, eventually, running, use_transport
 
 from maicoin.ws import (
     AuthenticationError,
@@ -39,17 +39,27 @@ TRADE = Subscription(channel=Channel.TRADE, market="btcusdt")
 
 
 @pytest.fixture(
-    params=["c-extension-module", "pure-python-module"], autouse=True, name="dispatcher_impl"
+    params=[
+        ("c-extension-module", "websockets"),
+        ("pure-python-module", "websockets"),
+        ("c-extension-module", "picows"),
+    ],
+    ids="-".join,
+    autouse=True,
+    name="dispatcher_impl",
 )
 def _dispatcher_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run every stream test with both dispatcher implementations."""
-    if request.param == "c-extension-module":
+    """Run every stream test with both dispatcher implementations on websockets, and with
+    the compiled one on each other transport."""
+    impl, transport = request.param
+    if impl == "c-extension-module":
         if _dispatch_c is None:
             pytest.skip("compiled dispatcher not built")
         monkeypatch.setattr(stream_module, "Dispatcher", _dispatch_c.Dispatcher)
     else:
         monkeypatch.setattr(stream_module, "Dispatcher", _dispatch_py.Dispatcher)
-    return str(request.param)
+    use_transport(transport, monkeypatch)
+    return str(impl)
 
 
 @pytest.fixture

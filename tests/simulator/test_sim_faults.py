@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 
@@ -121,7 +122,7 @@ async def test_pings_are_answered_unless_muted(
 ) -> None:
     sim.faults = Faults(mute_pings=muted)
     async with client() as c:
-        pong = await c.websocket.ping()
+        pong = asyncio.ensure_future(await c.websocket.ping())
         # The server handles the ping before the marker request, so its pong (if any) is
         # read before the marker's reply.
         await c.drain()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from conftest import ClientFactory
 
 from maicoin.ws.testing import BOOK_DEPTHS, KLINE_RESOLUTIONS, ManualClock, MaxSimulator
 
-BOOK = {"channel": "book", "market": "btcusdt"}
+BOOK: dict[str, Any] = {"channel": "book", "market": "btcusdt"}
 
 
 async def test_sub_echoes_id_and_subscriptions_then_sends_snapshot(client: ClientFactory) -> None:
@@ -78,7 +79,7 @@ async def test_text_that_is_not_a_json_object_is_e1005(client: ClientFactory, te
 
 
 async def test_every_frame_has_an_integer_time(sim: MaxSimulator, client: ClientFactory) -> None:
-    channels = [
+    channels: list[dict[str, Any]] = [
         {**BOOK, "depth": 1},
         {"channel": "trade", "market": "btcusdt"},
         {"channel": "ticker", "market": "ethusdt"},

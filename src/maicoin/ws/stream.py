@@ -185,6 +185,7 @@ class Stream:
 
     @property
     def connected(self) -> bool:
+        """True while a connection is open."""
         return self._connection is not None
 
     @property

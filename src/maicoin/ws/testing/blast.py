@@ -217,7 +217,10 @@ def measure_send_rate(server: BlastServer, *, timeout: float = 60.0) -> SendRate
         sock.sendall(_client_frame(0x1, json.dumps(server.subscription_request()).encode()))
         buffer = bytearray(rest)
         while len(buffer) < 4:
-            buffer += sock.recv(65536)
+            more = sock.recv(65536)
+            if not more:
+                raise ConnectionError("blast server closed before replying to the sub")
+            buffer += more
         reply_size = _frame_size(bytes(buffer[:10]))
         remaining = server.total_bytes - (len(buffer) - reply_size)
         scratch = bytearray(1 << 20)

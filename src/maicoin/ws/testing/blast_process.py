@@ -13,9 +13,8 @@ import sys
 import threading
 from typing import Any
 
+from .blast import BLAST_PATH
 from .blast_stream import BlastStream, blast_stream, frame_chunks
-
-BLAST_PATH = "/ws"
 
 
 def report(message: dict[str, Any]) -> None:

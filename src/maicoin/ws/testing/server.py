@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -37,6 +36,8 @@ from .topics import Topic, parse_topics
 logger = logging.getLogger("maicoin.ws.testing")
 
 MARKET_STATUSES = ("active", "suspended", "cancel-only")
+CLOSE_TIMEOUT = 2.0
+"""Seconds a closing handshake may take before the TCP connection is dropped."""
 
 
 class MaxSimulator:
@@ -51,6 +52,13 @@ class MaxSimulator:
     candle boundaries. ``private_every``/``pool_quota_every``: steps between simulated fills
     for each authenticated key and between pool quota changes (None: never). ``history``:
     how many past update ids per market ``true_book(market, update_id)`` can rebuild.
+
+    Errors: E-1004 invalid action, E-1005 invalid JSON (or not an object), E-1006 nonce more
+    than 30 s from the server clock (or not an integer), E-1007 unknown key or bad signature,
+    E-1012 nonce already used by that key (on any connection), and two codes of the
+    simulator's own: E-1100 invalid subscription (unknown channel/market/currency, a depth
+    other than 1, 5, 10, 20, 50, an unknown resolution, a missing or mis-keyed list) and
+    E-1101 invalid auth filter.
     """
 
     def __init__(
@@ -137,6 +145,7 @@ class MaxSimulator:
             process_request=self._process_request,
             ping_interval=None,  # MAX expects the client to ping
             compression=None,
+            close_timeout=CLOSE_TIMEOUT,
         )
         self._port = self._server.sockets[0].getsockname()[1]
         if self.update_interval is not None:
@@ -464,7 +473,6 @@ class MaxSimulator:
             refusal.consume()
             self.refused_handshakes += 1
             response = connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too Many Requests\n")
-            response.headers = Headers(response.headers)
             response.headers["Retry-After"] = str(refusal.retry_after)
             return response
         return None

@@ -1,0 +1,277 @@
+"""The per-frame path, compiled: the twin of ``_receive_py`` (whose docstring describes it).
+
+Same behaviour; here ``FramePath.feed`` and the pull loop are C functions, every module-level
+lookup of the per-frame path is cached once in a C variable, and the wall clock is read with
+CPython's C clock instead of a call to ``time.time``.
+"""
+
+import asyncio
+import collections
+import logging
+
+cimport cython
+from cpython.time cimport time as wall_time
+
+from websockets.exceptions import ConnectionClosedOK
+
+from .channel import Channel
+from .errors import ValidationError
+from .response import Event
+
+cdef object log = logging.getLogger("maicoin.ws")
+cdef object BOOK = Channel.BOOK
+cdef object ERROR = Event.ERROR
+cdef object ValidationError_ = ValidationError
+cdef object ConnectionClosedOK_ = ConnectionClosedOK
+cdef object deque = collections.deque
+cdef object aio_get_running_loop = asyncio.get_running_loop
+cdef object aio_sleep = asyncio.sleep
+
+# Frames handled in one go before other tasks get a turn: a single read can carry thousands.
+cdef enum:
+    BATCH = 128
+
+FRAMES_PER_TURN = BATCH
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class FramePath:
+    """Count, decode, keep the book and dispatch one frame (see ``_receive_py.FramePath``)."""
+
+    cdef object _decode
+    cdef object _stats
+    cdef object _apply_book
+    cdef object _dispatch
+    cdef object _request_resync
+    cdef object _on_error_response
+
+    def __init__(
+        self, *, decode, stats, apply_book, dispatch, request_resync, on_error_response
+    ):
+        self._decode = decode
+        self._stats = stats
+        self._apply_book = apply_book
+        self._dispatch = dispatch
+        self._request_resync = request_resync
+        self._on_error_response = on_error_response
+
+    cpdef object feed(self, object frame):
+        """Handle one frame; return an awaitable to await before the next frame, or None."""
+        cdef object stats = self._stats
+        cdef object response
+        cdef object pending
+        cdef object resync
+        cdef object event
+        stats.messages += 1
+        stats.bytes += len(frame)
+        stats.last_receive_time = wall_time()
+        try:
+            response = self._decode(frame)
+        except ValidationError_ as exc:
+            stats.decode_errors += 1
+            log.warning("dropped a frame that does not decode (%s): %.200r", exc, frame)
+            return None
+        # msgspec hands back the enum member itself for every known channel and event.
+        if response.channel is BOOK:
+            resync = self._apply_book(response)
+            if resync is not None:
+                self._request_resync(resync)
+        pending = self._dispatch(response)
+        event = response.event
+        if event is ERROR:
+            if pending is not None:
+                return self._error_after(pending, response)
+            self._on_error_response(response)
+        return pending
+
+    async def _error_after(self, pending, response):
+        await pending
+        self._on_error_response(response)
+
+
+async def pull_frames(FramePath path, read):
+    """Feed every frame ``read()`` returns to ``path``; return on a clean close."""
+    cdef object frame
+    cdef object pending
+    while True:
+        try:
+            frame = await read()
+        except ConnectionClosedOK_:
+            return
+        pending = path.feed(frame)
+        if pending is not None:
+            await pending
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class PushReceiver:
+    """Takes frames from a transport's synchronous callback (see ``_receive_py.PushReceiver``)."""
+
+    cdef FramePath _path
+    cdef object _pause_reading
+    cdef object _resume_reading
+    cdef object _on_failure
+    cdef object _on_control
+    cdef object _text
+    cdef object _binary
+    cdef object _continuation
+    cdef object _backlog
+    cdef object _fragments
+    cdef object _call_soon
+    cdef object _new_batch_cb
+    cdef Py_ssize_t _batch
+    cdef bint _draining
+    cdef bint _failed
+    cdef object _drain_task
+
+    def __init__(
+        self,
+        FramePath path,
+        *,
+        pause_reading,
+        resume_reading,
+        on_failure,
+        on_control,
+        text_kind,
+        binary_kind,
+        continuation_kind,
+    ):
+        self._path = path
+        self._pause_reading = pause_reading
+        self._resume_reading = resume_reading
+        self._on_failure = on_failure
+        self._on_control = on_control
+        self._text = text_kind
+        self._binary = binary_kind
+        self._continuation = continuation_kind
+        self._backlog = deque()
+        self._fragments = None
+        self._call_soon = aio_get_running_loop().call_soon
+        self._new_batch_cb = self._new_batch
+        self._batch = 0
+        self._draining = False
+        self._failed = False
+        self._drain_task = None
+
+    @property
+    def draining(self):
+        """True while frames wait for an awaited handler, a full queue or an earlier frame."""
+        return self._draining
+
+    @property
+    def drain_task(self):
+        """The task feeding the backlog, or None."""
+        return self._drain_task
+
+    def on_ws_frame(self, transport, frame):
+        """picows' frame callback (a ``WSFrame``, valid only during the call)."""
+        cdef object kind = frame.msg_type
+        if (kind is self._text or kind is self._binary) and frame.fin:
+            self._message(frame.get_payload_as_bytes())
+        elif kind is self._text or kind is self._binary or kind is self._continuation:
+            self._fragment(kind, frame.fin, frame.get_payload_as_bytes())
+        else:
+            self._on_control(transport, frame)
+
+    def on_frame(self, frame):
+        """websockets' frame event (a ``websockets.frames.Frame``)."""
+        cdef object kind = frame.opcode
+        if (kind is self._text or kind is self._binary) and frame.fin:
+            self._message(frame.data)
+        elif kind is self._text or kind is self._binary or kind is self._continuation:
+            self._fragment(kind, frame.fin, frame.data)
+        else:
+            self._on_control(frame)
+
+    def feed_message(self, payload):
+        """Handle one whole message."""
+        self._message(payload)
+
+    def close(self):
+        """Stop: later data frames are dropped (control frames still reach on_control)."""
+        self._failed = True
+        self._backlog.clear()
+        self._fragments = None
+        self._stop_draining()
+
+    def feed_later(self, payloads):
+        """Queue messages that arrived before this receiver was attached, in order."""
+        self._backlog.extend(payloads)
+        if self._backlog and not self._draining and not self._failed:
+            self._start_draining(None)
+
+    cdef void _fragment(self, object kind, object fin, object payload) except *:
+        if kind is not self._continuation:
+            self._fragments = [payload]
+        elif self._fragments is None:
+            return  # a continuation without a start: nothing to complete
+        else:
+            self._fragments.append(payload)
+        if fin:
+            payload = b"".join(self._fragments)
+            self._fragments = None
+            self._message(payload)
+
+    cdef void _message(self, object payload) except *:
+        cdef object pending
+        if self._failed:
+            return
+        if self._draining:
+            self._backlog.append(payload)
+            return
+        if self._batch == 0:
+            self._call_soon(self._new_batch_cb)
+        self._batch += 1
+        if self._batch > BATCH:
+            self._backlog.append(payload)
+            self._start_draining(None)
+            return
+        try:
+            pending = self._path.feed(payload)
+        except Exception as exc:
+            self._fail(exc)
+            return
+        if pending is not None:
+            self._start_draining(pending)
+
+    def _new_batch(self):
+        self._batch = 0
+
+    cdef void _fail(self, BaseException exc) except *:
+        # Like a pull loop that stops at its first error: later frames are not handled.
+        self._failed = True
+        self._backlog.clear()
+        self._on_failure(exc)
+
+    cdef void _stop_draining(self) except *:
+        # Reading resumes once the backlog is through, or abandoned after a failure.
+        if self._draining:
+            self._draining = False
+            self._resume_reading()
+
+    cdef void _start_draining(self, object pending) except *:
+        self._draining = True
+        self._pause_reading()
+        self._drain_task = aio_get_running_loop().create_task(self._drain(pending))
+
+    async def _drain(self, pending):
+        cdef Py_ssize_t handled = 0
+        cdef FramePath path = self._path
+        backlog = self._backlog
+        try:
+            if pending is not None:
+                await pending
+            while backlog:
+                handled += 1
+                if handled > BATCH:
+                    handled = 0
+                    await aio_sleep(0)  # let other tasks (queue consumers, pings) run
+                    continue
+                pending = path.feed(backlog.popleft())
+                if pending is not None:
+                    await pending
+        except Exception as exc:
+            self._fail(exc)
+        self._stop_draining()

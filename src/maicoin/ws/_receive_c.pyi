@@ -1,0 +1,49 @@
+"""Type stub of the compiled per-frame path; it behaves exactly like ``_receive_py``."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Final, final
+
+from .response import Response
+
+FRAMES_PER_TURN: Final[int]
+
+@final
+class FramePath:
+    def __init__(
+        self,
+        *,
+        decode: Callable[[bytes | str], Response],
+        stats: Any,
+        apply_book: Callable[[Response], Any],
+        dispatch: Callable[[Response], Awaitable[Any] | None],
+        request_resync: Callable[[Any], None],
+        on_error_response: Callable[[Response], None],
+    ) -> None: ...
+    def feed(self, frame: bytes | str) -> Awaitable[Any] | None: ...
+
+async def pull_frames(path: FramePath, read: Callable[[], Awaitable[bytes | str]]) -> None: ...
+
+@final
+class PushReceiver:
+    def __init__(
+        self,
+        path: FramePath,
+        *,
+        pause_reading: Callable[[], None],
+        resume_reading: Callable[[], None],
+        on_failure: Callable[[BaseException], None],
+        on_control: Callable[..., None],
+        text_kind: object,
+        binary_kind: object,
+        continuation_kind: object,
+    ) -> None: ...
+    @property
+    def draining(self) -> bool: ...
+    @property
+    def drain_task(self) -> asyncio.Task[None] | None: ...
+    def on_ws_frame(self, transport: Any, frame: Any) -> None: ...
+    def on_frame(self, frame: Any) -> None: ...
+    def feed_message(self, payload: bytes | str) -> None: ...
+    def close(self) -> None: ...
+    def feed_later(self, payloads: Iterable[bytes | str]) -> None: ...

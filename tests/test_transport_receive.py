@@ -1,0 +1,402 @@
+"""The per-frame path in both implementations: FramePath, pull_frames and PushReceiver."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
+from websockets.frames import Close, Frame, Opcode
+
+from maicoin.ws import Channel, Event, Response, _receive_py, frame_path
+from maicoin.ws._extensions import NO_EXTENSIONS
+from maicoin.ws.decode import make_decoder
+from maicoin.ws.stats import StreamStats
+
+
+def _compiled() -> ModuleType | None:
+    try:
+        return importlib.import_module("maicoin.ws._receive_c")
+    except ImportError:
+        return None
+
+
+_receive_c = _compiled()
+
+BOOK_UPDATE = (
+    b'{"c":"book","e":"update","M":"btcusdt","a":[["100.5","0"]],"b":[["99.5","2"]],'
+    b'"T":1700000000001,"fi":11,"li":11,"v":1}'
+)
+TICKER = (
+    b'{"c":"ticker","e":"update","M":"btcusdt","T":1700000000002,'
+    b'"tk":{"M":"btcusdt","O":"1","H":"2","L":"0.5","C":"1.5","v":"10","V":"0.1"}}'
+)
+ERROR = b'{"e":"error","E":["E-1004: invalid action"],"i":"r1","T":1700000000003}'
+
+
+def trade(n: int) -> bytes:
+    return (
+        b'{"c":"trade","e":"update","M":"btcusdt","T":1700000000004,'
+        b'"t":[{"p":"%d","v":"1","T":1700000000004,"tr":"up"}]}' % n
+    )
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(
+            _receive_c,
+            id="c-extension-module",
+            marks=pytest.mark.skipif(_receive_c is None, reason="compiled module not built"),
+        ),
+        pytest.param(_receive_py, id="pure-python-module"),
+    ]
+)
+def impl(request: pytest.FixtureRequest) -> ModuleType:
+    module: ModuleType = request.param
+    return module
+
+
+@dataclass
+class Parts:
+    """Everything a FramePath talks to, recording what it was told."""
+
+    stats: StreamStats = field(default_factory=StreamStats)
+    dispatched: list[Response] = field(default_factory=list)
+    booked: list[Response] = field(default_factory=list)
+    resyncs: list[object] = field(default_factory=list)
+    errors: list[Response] = field(default_factory=list)
+    pending: dict[int, Awaitable[Any]] = field(default_factory=dict)
+    """Awaitable to return from dispatch for the n-th frame (0-based)."""
+    resync_for_book: object = None
+    dispatch_raises: BaseException | None = None
+
+    def apply_book(self, response: Response) -> object:
+        self.booked.append(response)
+        return self.resync_for_book
+
+    def dispatch(self, response: Response) -> Awaitable[Any] | None:
+        if self.dispatch_raises is not None:
+            raise self.dispatch_raises
+        self.dispatched.append(response)
+        return self.pending.get(len(self.dispatched) - 1)
+
+    def path(self, impl: ModuleType, on_error: Callable[[Response], None] | None = None) -> Any:
+        return impl.FramePath(
+            decode=make_decoder(),
+            stats=self.stats,
+            apply_book=self.apply_book,
+            dispatch=self.dispatch,
+            request_resync=self.resyncs.append,
+            on_error_response=on_error or self.errors.append,
+        )
+
+    def prices(self) -> list[str]:
+        return [r.trades[0].price for r in self.dispatched if r.trades]
+
+
+# ---------------------------------------------------------------- FramePath
+
+
+def test_feed_counts_decodes_and_dispatches(impl: ModuleType) -> None:
+    parts = Parts()
+    path = parts.path(impl)
+    before = time.time()
+    assert path.feed(TICKER) is None
+    assert path.feed(TICKER.decode()) is None
+    assert parts.stats.messages == 2
+    assert parts.stats.bytes == 2 * len(TICKER)
+    assert parts.stats.last_receive_time is not None
+    assert before <= parts.stats.last_receive_time <= time.time()
+    assert [r.channel for r in parts.dispatched] == [Channel.TICKER, Channel.TICKER]
+    assert parts.dispatched[0].ticker is not None and parts.dispatched[0].ticker.close == "1.5"
+    assert parts.booked == [] and parts.errors == []
+
+
+def test_book_frames_reach_the_book_and_resyncs_are_requested(impl: ModuleType) -> None:
+    parts = Parts(resync_for_book="resync btcusdt")
+    path = parts.path(impl)
+    path.feed(BOOK_UPDATE)
+    path.feed(TICKER)
+    assert [r.last_update_id for r in parts.booked] == [11]
+    assert parts.resyncs == ["resync btcusdt"]
+    assert len(parts.dispatched) == 2  # the book frame is still delivered
+
+
+def test_a_frame_that_does_not_decode_is_counted_logged_and_skipped(
+    impl: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="maicoin.ws")
+    parts = Parts()
+    path = parts.path(impl)
+    assert path.feed(b'{"e": "update", "T": "not a time"}') is None
+    assert path.feed(b"not json at all") is None
+    path.feed(TICKER)
+    assert parts.stats.decode_errors == 2 and parts.stats.messages == 3
+    assert len(parts.dispatched) == 1
+    assert "does not decode" in caplog.text and "not json at all" in caplog.text
+
+
+def test_error_frames_reach_on_error_response_after_the_handlers(impl: ModuleType) -> None:
+    seen: list[str] = []
+    parts = Parts()
+
+    def on_error(response: Response) -> None:
+        seen.append(f"error after {len(parts.dispatched)} dispatched")
+        raise RuntimeError("auth refused")
+
+    path = parts.path(impl, on_error)
+    with pytest.raises(RuntimeError, match="auth refused"):
+        path.feed(ERROR)
+    assert seen == ["error after 1 dispatched"]
+    assert parts.dispatched[0].event is Event.ERROR
+
+
+async def test_an_error_frame_with_async_handlers_waits_for_them(impl: ModuleType) -> None:
+    handler_done = asyncio.get_running_loop().create_future()
+    parts = Parts(pending={0: handler_done})
+    path = parts.path(impl)
+    pending = path.feed(ERROR)
+    assert pending is not None and parts.errors == []
+    handler_done.set_result(None)
+    await pending
+    assert [r.errors for r in parts.errors] == [["E-1004: invalid action"]]
+
+
+async def test_pull_frames_awaits_every_pending_in_order_and_ends_on_clean_close(
+    impl: ModuleType,
+) -> None:
+    order: list[str] = []
+
+    async def slow_handler() -> None:
+        await asyncio.sleep(0)
+        order.append("handler of frame 1 done")
+
+    parts = Parts(pending={1: slow_handler()})
+    frames = [trade(0), trade(1), trade(2)]
+
+    async def read() -> bytes:
+        if not frames:
+            raise ConnectionClosedOK(Close(1000, ""), Close(1000, ""), True)
+        order.append(f"read {len(parts.dispatched)}")
+        return frames.pop(0)
+
+    await impl.pull_frames(parts.path(impl), read)
+    assert parts.prices() == ["0", "1", "2"]
+    assert order == ["read 0", "read 1", "handler of frame 1 done", "read 2"]
+
+
+async def test_pull_frames_raises_an_abnormal_close(impl: ModuleType) -> None:
+    async def read() -> bytes:
+        raise ConnectionClosedError(None, None)
+
+    with pytest.raises(ConnectionClosedError):
+        await impl.pull_frames(Parts().path(impl), read)
+
+
+# ---------------------------------------------------------------- PushReceiver
+
+TEXT, BINARY, CONT, CLOSE = "text", "binary", "continuation", "close"
+
+
+@dataclass
+class FakeFrame:
+    """What PushReceiver reads of a picows WSFrame."""
+
+    payload: bytes
+    msg_type: str = TEXT
+    fin: bool = True
+
+    def get_payload_as_bytes(self) -> bytes:
+        return self.payload
+
+
+@dataclass
+class Flow:
+    """Reading switches and failures the receiver reports."""
+
+    calls: list[str] = field(default_factory=list)
+    failures: list[BaseException] = field(default_factory=list)
+    controls: list[Any] = field(default_factory=list)
+
+    def receiver(self, impl: ModuleType, path: Any) -> Any:
+        return impl.PushReceiver(
+            path,
+            pause_reading=lambda: self.calls.append("pause"),
+            resume_reading=lambda: self.calls.append("resume"),
+            on_failure=self.failures.append,
+            on_control=lambda *args: self.controls.append(args[-1]),
+            text_kind=TEXT,
+            binary_kind=BINARY,
+            continuation_kind=CONT,
+        )
+
+
+async def settle(receiver: Any) -> None:
+    task = receiver.drain_task
+    if task is not None:
+        await asyncio.wait_for(asyncio.shield(task), 5)
+
+
+async def test_sync_frames_are_handled_inside_the_callback(impl: ModuleType) -> None:
+    parts, flow = Parts(), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    for n in range(3):
+        receiver.on_ws_frame("transport", FakeFrame(trade(n)))
+        assert len(parts.dispatched) == n + 1  # before the callback returned
+    close = FakeFrame(b"\x03\xe8", CLOSE)
+    receiver.on_ws_frame("transport", close)
+    assert flow.controls == [close] and flow.calls == [] and receiver.drain_task is None
+    assert not receiver.draining
+
+
+async def test_an_awaitable_pauses_reading_and_later_frames_keep_their_order(
+    impl: ModuleType,
+) -> None:
+    handler = asyncio.get_running_loop().create_future()
+    parts, flow = Parts(pending={1: handler}), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    for n in range(5):
+        receiver.on_ws_frame("transport", FakeFrame(trade(n)))
+    assert flow.calls == ["pause"] and receiver.draining
+    assert parts.prices() == ["0", "1"]  # 2, 3 and 4 wait behind the handler of 1
+    await asyncio.sleep(0.01)
+    assert parts.prices() == ["0", "1"]
+    handler.set_result(None)
+    await settle(receiver)
+    assert parts.prices() == ["0", "1", "2", "3", "4"]
+    assert flow.calls == ["pause", "resume"] and not receiver.draining
+    receiver.on_ws_frame("transport", FakeFrame(trade(5)))
+    assert parts.prices()[-1] == "5"
+
+
+async def test_fragments_are_joined_into_one_message(impl: ModuleType) -> None:
+    parts, flow = Parts(), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    whole = trade(7)
+    receiver.on_ws_frame("transport", FakeFrame(b"stray", CONT, True))  # no start: dropped
+    receiver.on_ws_frame("transport", FakeFrame(whole[:10], TEXT, False))
+    receiver.on_ws_frame("transport", FakeFrame(whole[10:30], CONT, False))
+    assert parts.dispatched == []
+    receiver.on_ws_frame("transport", FakeFrame(whole[30:], CONT, True))
+    assert parts.prices() == ["7"] and parts.stats.decode_errors == 0
+
+
+async def test_websockets_frame_events_take_the_same_path(impl: ModuleType) -> None:
+    parts, flow = Parts(), Flow()
+    receiver = impl.PushReceiver(
+        parts.path(impl),
+        pause_reading=lambda: flow.calls.append("pause"),
+        resume_reading=lambda: flow.calls.append("resume"),
+        on_failure=flow.failures.append,
+        on_control=flow.controls.append,
+        text_kind=Opcode.TEXT,
+        binary_kind=Opcode.BINARY,
+        continuation_kind=Opcode.CONT,
+    )
+    whole = trade(3)
+    receiver.on_frame(Frame(Opcode.TEXT, trade(1)))
+    receiver.on_frame(Frame(Opcode.BINARY, trade(2)))
+    receiver.on_frame(Frame(Opcode.TEXT, whole[:20], fin=False))
+    receiver.on_frame(Frame(Opcode.CONT, whole[20:]))
+    pong = Frame(Opcode.PONG, b"ping-id")
+    receiver.on_frame(pong)
+    assert parts.prices() == ["1", "2", "3"] and flow.controls == [pong]
+
+
+async def test_the_first_failure_is_reported_once_and_later_frames_are_dropped(
+    impl: ModuleType,
+) -> None:
+    parts, flow = Parts(), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    receiver.on_ws_frame("transport", FakeFrame(trade(0)))
+    parts.dispatch_raises = RuntimeError("handler bug")
+    receiver.on_ws_frame("transport", FakeFrame(trade(1)))
+    parts.dispatch_raises = None
+    receiver.on_ws_frame("transport", FakeFrame(trade(2)))
+    assert [str(exc) for exc in flow.failures] == ["handler bug"]
+    assert parts.prices() == ["0"]
+
+
+async def test_a_failure_while_draining_stops_the_backlog(impl: ModuleType) -> None:
+    async def failing() -> None:
+        raise ValueError("async handler bug")
+
+    parts, flow = Parts(pending={0: failing()}), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    for n in range(3):
+        receiver.on_ws_frame("transport", FakeFrame(trade(n)))
+    await settle(receiver)
+    assert [str(exc) for exc in flow.failures] == ["async handler bug"]
+    assert parts.prices() == ["0"]
+    assert flow.calls == ["pause", "resume"]  # dropped frames must not hold reading paused
+    receiver.on_ws_frame("transport", FakeFrame(trade(9)))
+    assert parts.prices() == ["0"]
+
+
+async def test_close_drops_the_backlog_and_later_frames(impl: ModuleType) -> None:
+    handler = asyncio.get_running_loop().create_future()
+    parts, flow = Parts(pending={0: handler}), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    receiver.on_ws_frame("transport", FakeFrame(trade(0)))
+    receiver.on_ws_frame("transport", FakeFrame(trade(1)))
+    receiver.close()
+    assert flow.calls == ["pause", "resume"] and not receiver.draining
+    handler.set_result(None)
+    await settle(receiver)
+    receiver.on_ws_frame("transport", FakeFrame(trade(2)))
+    ping = FakeFrame(b"", "ping")
+    receiver.on_ws_frame("transport", ping)
+    assert parts.prices() == ["0"] and flow.controls == [ping] and flow.failures == []
+
+
+async def test_a_long_burst_lets_other_tasks_run_between_turns(impl: ModuleType) -> None:
+    per_turn = impl.FRAMES_PER_TURN
+    parts, flow = Parts(), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    seen_by_other_task: list[int] = []
+
+    async def other_task() -> None:
+        seen_by_other_task.append(len(parts.dispatched))
+
+    asyncio.get_running_loop().create_task(other_task())
+    total = per_turn * 2 + 5
+    for n in range(total):
+        receiver.on_ws_frame("transport", FakeFrame(trade(n)))
+    assert len(parts.dispatched) == per_turn  # the rest waits for the next turn
+    assert flow.calls == ["pause"]
+    await settle(receiver)
+    assert parts.prices() == [str(n) for n in range(total)]
+    assert seen_by_other_task and seen_by_other_task[0] < total
+    assert flow.calls == ["pause", "resume"]
+
+
+async def test_early_messages_go_first(impl: ModuleType) -> None:
+    parts, flow = Parts(), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    receiver.feed_later([trade(0), trade(1)])
+    receiver.on_ws_frame("transport", FakeFrame(trade(2)))
+    assert parts.dispatched == [] and receiver.draining
+    await settle(receiver)
+    receiver.feed_message(trade(3))
+    assert parts.prices() == ["0", "1", "2", "3"]
+
+
+def test_both_implementations_take_the_same_number_of_frames_per_turn() -> None:
+    if _receive_c is None:
+        pytest.skip("compiled module not built")
+    assert _receive_c.FRAMES_PER_TURN == _receive_py.FRAMES_PER_TURN
+
+
+def test_the_compiled_path_is_selected_in_a_normal_install() -> None:
+    if NO_EXTENSIONS:
+        pytest.skip("extensions disabled on purpose")
+    assert _receive_c is not None, "maicoin.ws._receive_c did not build or load"
+    assert frame_path.IMPLEMENTATION == "c"
+    assert frame_path.FramePath is _receive_c.FramePath

@@ -1,0 +1,111 @@
+"""The default transport: websockets' connection, with frames pushed down the stream's path."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from streamkit import eventually
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosedError
+
+from maicoin.ws import Channel, Request, Response, Subscription
+from maicoin.ws.books import BookKeeper
+from maicoin.ws.decode import make_decoder
+from maicoin.ws.frame_path import FramePath
+from maicoin.ws.stats import StreamStats
+from maicoin.ws.testing import MaxSimulator
+from maicoin.ws.transport import default_connect
+from maicoin.ws.transport_websockets import PushClientConnection
+
+TICKER = Subscription(channel=Channel.TICKER, market="btcusdt")
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[MaxSimulator]:
+    async with MaxSimulator(update_interval=0.005, private_every=None, seed=5) as simulator:
+        yield simulator
+
+
+class Collected:
+    """A FramePath whose dispatcher keeps every response."""
+
+    def __init__(self) -> None:
+        self.stats = StreamStats()
+        self.responses: list[Response] = []
+        self.path = FramePath(
+            decode=make_decoder(),
+            stats=self.stats,
+            apply_book=BookKeeper(self.stats).apply,
+            dispatch=self.dispatch,
+            request_resync=lambda resync: None,
+            on_error_response=lambda response: None,
+        )
+
+    def dispatch(self, response: Response) -> Any:
+        self.responses.append(response)
+        return None
+
+
+async def test_default_connect_makes_a_push_connection_unless_told_otherwise(
+    sim: MaxSimulator,
+) -> None:
+    async with default_connect(sim.uri) as connection:
+        assert isinstance(connection, PushClientConnection)
+    async with default_connect(sim.uri, create_connection=ClientConnection) as connection:
+        assert type(connection) is ClientConnection
+
+
+async def test_messages_queued_before_the_path_takes_over_come_first(sim: MaxSimulator) -> None:
+    collected = Collected()
+    async with default_connect(sim.uri) as connection:
+        await connection.send(Request.subscribe([TICKER]).message())
+        queued = connection.recv_messages.frames
+        await eventually(lambda: len(queued) >= 3, what="messages queued for recv()")
+        runner = asyncio.get_running_loop().create_task(connection.run_frame_path(collected.path))
+        await eventually(lambda: len(collected.responses) >= 6, what="pushed messages")
+        assert "process_event" in vars(connection)  # frames come from the callback now
+        await connection.close()
+        await asyncio.wait_for(runner, 5)  # our own close is a clean end
+    events = [str(r.event) for r in collected.responses]
+    assert events[0] == "subscribed" and set(events[1:]) == {"snapshot", "update"}
+    times = [r.created_at for r in collected.responses[1:]]
+    assert times == sorted(times)
+    assert collected.stats.messages == len(collected.responses)
+
+
+async def test_an_abort_raises_connection_closed_error(sim: MaxSimulator) -> None:
+    collected = Collected()
+    async with default_connect(sim.uri) as connection:
+        await connection.send(Request.subscribe([TICKER]).message())
+        runner = asyncio.get_running_loop().create_task(connection.run_frame_path(collected.path))
+        await eventually(lambda: collected.responses, what="first message")
+        sim.connections[0].abort()
+        with pytest.raises(ConnectionClosedError):
+            await asyncio.wait_for(runner, 5)
+
+
+async def test_a_failing_path_ends_run_frame_path_with_its_exception(sim: MaxSimulator) -> None:
+    def broken(response: Response) -> None:
+        raise RuntimeError("handler bug")
+
+    stats = StreamStats()
+    path = FramePath(
+        decode=make_decoder(),
+        stats=stats,
+        apply_book=BookKeeper(stats).apply,
+        dispatch=broken,
+        request_resync=print,
+        on_error_response=lambda response: None,
+    )
+    async with default_connect(sim.uri) as connection:
+        await connection.send(Request.subscribe([TICKER]).message())
+        await eventually(lambda: len(connection.recv_messages.frames) >= 1, what="a message")
+        with pytest.raises(RuntimeError, match="handler bug"):
+            await asyncio.wait_for(connection.run_frame_path(path), 5)
+        await asyncio.sleep(0.05)
+        assert stats.messages == 1  # nothing after the failure went down the path
+    # Frames that kept coming were dropped, not queued: the close was not held up.
+    assert len(connection.recv_messages.frames) == 0
