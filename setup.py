@@ -16,6 +16,7 @@ HOT_PATHS = ("_book_c", "_dispatch_c", "_receive_c")
 
 
 def extensions() -> list[Extension]:
+    """The compiled hot paths; none only when the opt-out variable asks for a pure build."""
     if _rule["extensions_disabled"]():
         return []
     from Cython.Build import cythonize
@@ -23,7 +24,6 @@ def extensions() -> list[Extension]:
     modules = [
         Extension(f"maicoin.ws.{name}", [f"cext/{name}.pyx"], extra_compile_args=["-O3"])
         for name in HOT_PATHS
-        if (HERE / "cext" / f"{name}.pyx").exists()
     ]
     return cythonize(
         modules,
