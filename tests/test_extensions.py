@@ -19,22 +19,12 @@ from maicoin.ws._extensions import ENV_VAR, NO_EXTENSIONS, env_flag, extensions_
 SELECTORS = {
     "maicoin.ws.dispatch": "maicoin.ws._dispatch_c",
     "maicoin.ws.book": "maicoin.ws._book_c",
+    "maicoin.ws.frame_path": "maicoin.ws._receive_c",
 }
 
 
-def _present(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
 def selector_params() -> list[object]:
-    return [
-        pytest.param(
-            name,
-            id=name.rsplit(".", 1)[1],
-            marks=pytest.mark.skipif(not _present(name), reason=f"{name} is not written yet"),
-        )
-        for name in SELECTORS
-    ]
+    return [pytest.param(name, id=name.rsplit(".", 1)[1]) for name in SELECTORS]
 
 
 @pytest.mark.parametrize(
@@ -117,5 +107,5 @@ def test_opt_out_selects_the_python_twin(selector: str) -> None:
 
 @pytest.mark.skipif(sys.implementation.name != "cpython", reason="extensions are CPython-only")
 def test_falsy_opt_out_keeps_compiled_modules() -> None:
-    present = [name for name in SELECTORS if _present(name)]
-    assert _implementations_in_subprocess(present, "0") == dict.fromkeys(present, "c")
+    selectors = list(SELECTORS)
+    assert _implementations_in_subprocess(selectors, "0") == dict.fromkeys(selectors, "c")
