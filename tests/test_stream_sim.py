@@ -319,6 +319,19 @@ async def test_rejected_credentials_are_permanent(
 # ---------------------------------------------------------------- reconnect behaviour
 
 
+def record_backoff(stream: Stream, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record each backoff delay the stream asks for, and sleep only 1 ms instead."""
+    slept: list[float] = []
+    real_sleep = stream._sleep
+
+    async def record(delay: float) -> None:
+        slept.append(delay)
+        await real_sleep(0.001)
+
+    monkeypatch.setattr(stream, "_sleep", record)
+    return slept
+
+
 async def test_http_429_waits_until_retry_after(
     sim: MaxSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -339,18 +352,11 @@ async def test_backoff_grows_while_connections_die_at_once(
     sim: MaxSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim.faults = Faults(close_after_frames=1)
-    slept: list[float] = []
     stream = make_stream(
         sim,
         reconnect_policy=ReconnectPolicy(base_delay=0.01, max_delay=1.0, jitter=0.0),
     )
-    real_sleep = stream._sleep
-
-    async def record(delay: float) -> None:
-        slept.append(delay)
-        await real_sleep(0.001)
-
-    monkeypatch.setattr(stream, "_sleep", record)
+    slept = record_backoff(stream, monkeypatch)
     stream.subscribe([TICKER])
     async with running(stream):
         await eventually(lambda: len(slept) >= 5, what="five reconnects")
@@ -360,16 +366,9 @@ async def test_backoff_grows_while_connections_die_at_once(
 async def test_backoff_resets_after_a_healthy_connection(
     sim: MaxSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slept: list[float] = []
     policy = ReconnectPolicy(base_delay=0.01, max_delay=1.0, jitter=0.0, healthy_after=0.2)
     stream = make_stream(sim, reconnect_policy=policy)
-    real_sleep = stream._sleep
-
-    async def record(delay: float) -> None:
-        slept.append(delay)
-        await real_sleep(0.001)
-
-    monkeypatch.setattr(stream, "_sleep", record)
+    slept = record_backoff(stream, monkeypatch)
     stream.subscribe([TICKER])
     async with running(stream):
         for n in (1, 2):
