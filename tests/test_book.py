@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gc
-import importlib
 from types import ModuleType
 from typing import Any
 
 import pytest
+from twins import compiled, twin_fixture
 
 from maicoin.ws import _book_py, book
 from maicoin.ws._extensions import NO_EXTENSIONS
@@ -15,31 +15,12 @@ from maicoin.ws._extensions import NO_EXTENSIONS
 RESULTS = ("APPLIED", "STALE", "GAP", "VERSION_CHANGED", "CLEARED", "IGNORED")
 
 
-def _compiled() -> ModuleType | None:
-    try:
-        return importlib.import_module("maicoin.ws._book_c")
-    except ImportError:
-        return None
+_book_c = compiled("_book_c")
 
 
-_book_c = _compiled()
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(
-            _book_c,
-            id="c-extension-module",
-            marks=pytest.mark.skipif(
-                _book_c is None, reason="compiled module not built (test_book_c_loaded fails)"
-            ),
-        ),
-        pytest.param(_book_py, id="pure-python-module"),
-    ]
+impl = twin_fixture(
+    _book_c, _book_py, reason="compiled module not built (test_book_c_loaded fails)"
 )
-def impl(request: pytest.FixtureRequest) -> ModuleType:
-    module: ModuleType = request.param
-    return module
 
 
 ASKS = [["5337.30", "0.5"], ["5338.0", "1.25"], ["5340", "3"]]

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import math
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from twins import compiled
 
 from maicoin.ws import _book_py
 
-
-def _compiled() -> ModuleType | None:
-    try:
-        return importlib.import_module("maicoin.ws._book_c")
-    except ImportError:
-        return None
-
-
-_book_c = _compiled()
+_book_c = compiled("_book_c")
 pytestmark = pytest.mark.skipif(_book_c is None, reason="compiled module not built")
 
 BAD_TEXTS = ("", "x", "-1", "nan", "1_0", " 1")

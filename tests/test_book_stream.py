@@ -11,26 +11,24 @@ from typing import Any
 
 import pytest
 from streamkit import FAST_RECONNECT, eventually, running
+from twins import compiled, twin_params
 
 from maicoin.ws import BookResync, Channel, Response, Stream, Subscription, _book_py
 from maicoin.ws import book as book_module
 from maicoin.ws import books as books_module
 from maicoin.ws.testing import MaxSimulator
 
-try:
-    from maicoin.ws import _book_c
-except ImportError:  # pragma: no cover - pure-Python build
-    _book_c = None  # type: ignore[assignment]
+_book_c = compiled("_book_c")
 
 DEPTHS = {"btcusdt": 50, "ethusdt": 5}
 
 
-@pytest.fixture(params=["c-extension-module", "pure-python-module"], autouse=True)
+@pytest.fixture(
+    params=twin_params(_book_c, _book_py, reason="compiled book not built"), autouse=True
+)
 def book_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Run every test with both order book implementations inside the Stream."""
-    module = _book_c if request.param == "c-extension-module" else _book_py
-    if module is None:
-        pytest.skip("compiled book not built")
+    module = request.param
     monkeypatch.setattr(books_module, "OrderBook", module.OrderBook)
     return module
 

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 from collections.abc import Awaitable, Callable
 from types import ModuleType
 from typing import Any, Protocol
 
 import pytest
+from twins import compiled, twin_fixture
 
 from maicoin.ws import _dispatch_py
 from maicoin.ws._dispatch_py import Dispatcher, ErrorCallback, Handler
 from maicoin.ws.errors import HandlerError
 
-
-def _compiled() -> ModuleType | None:
-    try:
-        return importlib.import_module("maicoin.ws._dispatch_c")
-    except ImportError:
-        return None
-
-
-_dispatch_c = _compiled()
+_dispatch_c = compiled("_dispatch_c")
 
 
 class MakeDispatcher(Protocol):
@@ -36,21 +28,9 @@ class MakeDispatcher(Protocol):
     ) -> Dispatcher: ...
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(
-            _dispatch_c,
-            id="c-extension-module",
-            marks=pytest.mark.skipif(
-                _dispatch_c is None, reason="compiled module not built (test_extensions fails)"
-            ),
-        ),
-        pytest.param(_dispatch_py, id="pure-python-module"),
-    ]
+impl = twin_fixture(
+    _dispatch_c, _dispatch_py, reason="compiled module not built (test_extensions fails)"
 )
-def impl(request: pytest.FixtureRequest) -> ModuleType:
-    module: ModuleType = request.param
-    return module
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from twins import compiled, twin_fixture
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import Close, Frame, Opcode
 
@@ -20,15 +20,7 @@ from maicoin.ws._extensions import NO_EXTENSIONS
 from maicoin.ws.decode import make_decoder
 from maicoin.ws.stats import StreamStats
 
-
-def _compiled() -> ModuleType | None:
-    try:
-        return importlib.import_module("maicoin.ws._receive_c")
-    except ImportError:
-        return None
-
-
-_receive_c = _compiled()
+_receive_c = compiled("_receive_c")
 
 BOOK_UPDATE = (
     b'{"c":"book","e":"update","M":"btcusdt","a":[["100.5","0"]],"b":[["99.5","2"]],'
@@ -48,19 +40,7 @@ def trade(n: int) -> bytes:
     )
 
 
-@pytest.fixture(
-    params=[
-        pytest.param(
-            _receive_c,
-            id="c-extension-module",
-            marks=pytest.mark.skipif(_receive_c is None, reason="compiled module not built"),
-        ),
-        pytest.param(_receive_py, id="pure-python-module"),
-    ]
-)
-def impl(request: pytest.FixtureRequest) -> ModuleType:
-    module: ModuleType = request.param
-    return module
+impl = twin_fixture(_receive_c, _receive_py)
 
 
 @dataclass

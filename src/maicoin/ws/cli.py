@@ -7,6 +7,7 @@ Subcommands: ``demo``, ``stream``, ``record``, ``replay``, ``simulate`` and ``be
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import math
 import sys
@@ -121,16 +122,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    demo = commands.add_parser(
+    def add_command(
+        name: str, handler: str, *, help: str, description: str, epilog: str = EXIT_STATUSES
+    ) -> argparse.ArgumentParser:
+        command = commands.add_parser(
+            name,
+            parents=[common],
+            formatter_class=formatter,
+            help=help,
+            description=description,
+            epilog=epilog,
+        )
+        command.set_defaults(run=_lazy_handler(handler), command_parser=command)
+        return command
+
+    demo = add_command(
         "demo",
-        parents=[common],
-        formatter_class=formatter,
+        "cli_demo:demo_command",
         help="live view of the guide's public example against the embedded simulator",
         description="Start the embedded MAX simulator and run the guide's public example "
         "against it (book depth 5, ticker, trade, kline, market_status), showing the top of "
         "the local order book, the last trades, ticker and kline as they change. Prints the "
         "stream's stats at the end.",
-        epilog=EXIT_STATUSES,
     )
     demo.add_argument("--duration", type=_positive_float, help="seconds to run (default: Ctrl-C)")
     demo.add_argument("--market", default="btcusdt", help="market to show (default btcusdt)")
@@ -144,12 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="withhold a book update this often, to watch the book resync by itself",
     )
-    demo.set_defaults(run=_demo, command_parser=demo)
 
-    stream = commands.add_parser(
+    stream = add_command(
         "stream",
-        parents=[common],
-        formatter_class=formatter,
+        "cli_stream:stream_command",
         help="print responses from MAX (or MAX_WS_URI) as JSON lines",
         description="Connect to MAX_WS_URI and print one JSON line per response "
         "(model_dump_json(exclude_none=True)), or each raw frame with --raw.",
@@ -157,12 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_connection_arguments(stream)
     stream.add_argument("--raw", action="store_true", help="print raw frames instead")
-    stream.set_defaults(run=_stream, command_parser=stream)
 
-    record = commands.add_parser(
+    record = add_command(
         "record",
-        parents=[common],
-        formatter_class=formatter,
+        "cli_stream:record_command",
         help="write raw frames with receive times to a file",
         description='Write every frame received to FILE as JSON lines {"t": <receive time, '
         'Unix seconds>, "frame": "<the frame\'s text>"}, for `replay`.',
@@ -170,18 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     record.add_argument("file", type=Path, metavar="FILE", help="recording to write")
     _add_connection_arguments(record, count_help="stop after N frames")
-    record.set_defaults(run=_record, command_parser=record)
 
-    replay = commands.add_parser(
+    replay = add_command(
         "replay",
-        parents=[common],
-        formatter_class=formatter,
+        "cli_replay:replay_command",
         help="feed a recording through decode, book and dispatch, or serve it",
         description="Feed a recording through a Stream (decode, local order books, dispatch) "
         "and print a summary: frames, responses per event and channel, decode errors, "
         "resyncs, the final top of each book. With --serve, serve the recording over "
         "WebSocket instead: every client that connects gets it from the start.",
-        epilog=EXIT_STATUSES,
     )
     replay.add_argument("file", type=Path, metavar="FILE", help="recording made by `record`")
     replay.add_argument(
@@ -201,32 +207,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="--serve: times the recorded pace (default 1; 0: as fast as possible)",
     )
-    replay.set_defaults(run=_replay, command_parser=replay)
 
-    simulate = commands.add_parser(
+    simulate = add_command(
         "simulate",
-        parents=[common],
-        formatter_class=formatter,
+        "testing:run_from_args",
         help="serve the embedded MAX simulator",
         description="Serve the embedded MAX simulator until Ctrl-C; point a bot at it with "
         "MAX_WS_URI=ws://127.0.0.1:8765/ws.",
-        epilog=EXIT_STATUSES,
     )
     from .testing import add_arguments
 
     add_arguments(simulate)
-    simulate.set_defaults(run=_simulate, command_parser=simulate)
 
-    bench = commands.add_parser(
+    bench = add_command(
         "bench",
-        parents=[common],
-        formatter_class=formatter,
+        "cli_bench:bench_command",
         help="run the end-to-end benchmark and print its table",
         description="Run the end-to-end throughput benchmark (the simulator blasting frames "
         "from one process, a client in another) for every transport x event loop x path, and "
         "print its Markdown table. The full default run takes several minutes; progress "
         "goes to stderr. Exits 1 when a run was not correct (lost frames, book off).",
-        epilog=EXIT_STATUSES,
     )
     bench.add_argument(
         "--frames", type=_positive_int, default=200_000, help="frames per run (200000)"
@@ -245,7 +245,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="receive,decode,book,inline,task,queue (all)",
     )
     bench.add_argument("--chart", type=Path, metavar="PNG", help="also write a chart here")
-    bench.set_defaults(run=_bench, command_parser=bench)
     return parser
 
 
@@ -281,40 +280,16 @@ def _add_connection_arguments(
 # -- commands ---------------------------------------------------------------------------------
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    from .testing import run_from_args
+def _lazy_handler(target: str) -> Callable[[argparse.Namespace], int]:
+    """The command ``MODULE:FUNCTION`` (relative to this package), imported when it runs."""
+    module, name = target.split(":")
 
-    return run_from_args(args)
+    def run(args: argparse.Namespace) -> int:
+        command: Callable[[argparse.Namespace], int]
+        command = getattr(importlib.import_module(f".{module}", __package__), name)
+        return command(args)
 
-
-def _demo(args: argparse.Namespace) -> int:
-    from .cli_demo import demo_command
-
-    return demo_command(args)
-
-
-def _stream(args: argparse.Namespace) -> int:
-    from .cli_stream import stream_command
-
-    return stream_command(args)
-
-
-def _record(args: argparse.Namespace) -> int:
-    from .cli_stream import record_command
-
-    return record_command(args)
-
-
-def _replay(args: argparse.Namespace) -> int:
-    from .cli_replay import replay_command
-
-    return replay_command(args)
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from .cli_bench import bench_command
-
-    return bench_command(args)
+    return run
 
 
 # -- entry point ------------------------------------------------------------------------------

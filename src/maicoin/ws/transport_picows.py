@@ -56,6 +56,7 @@ except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("the picows transport needs picows: pip install 'maicoin-ws[fast]'") from exc
 
 from .frame_path import FramePath, PushReceiver
+from .push import failure_slot, push_until_closed
 
 __all__ = ["PicowsConnection", "picows_connect"]
 
@@ -293,12 +294,7 @@ class PicowsConnection:
         ``ConnectionClosed``.
         """
         listener = self._listener
-        failed: asyncio.Future[BaseException] = asyncio.get_running_loop().create_future()
-
-        def on_failure(exc: BaseException) -> None:
-            if not failed.done():
-                failed.set_result(exc)
-
+        failed, on_failure = failure_slot()
         receiver = PushReceiver(
             path,
             pause_reading=listener.pause_reading,
@@ -315,22 +311,7 @@ class PicowsConnection:
         # answers it directly, with no Python frame in between.
         listener.on_ws_frame = receiver.on_ws_frame  # type: ignore[method-assign]
         listener.resume_reading()
-        try:
-            receiver.feed_later(early)
-            either: set[asyncio.Future[Any]] = {listener.disconnected, failed}
-            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            if failed.done():
-                raise failed.result()
-            drain = receiver.drain_task
-            if drain is not None and not drain.done():
-                await drain  # frames that arrived before the close are still delivered
-            if failed.done():
-                raise failed.result()
-        finally:
-            receiver.close()  # whatever still arrives while the connection closes is dropped
-            drain = receiver.drain_task
-            if drain is not None and not drain.done():
-                drain.cancel()
+        await push_until_closed(receiver, early, listener.disconnected, failed)
         if not self._clean():
             raise self._closed_error()
 

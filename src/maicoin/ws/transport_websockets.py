@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosedOK
 from websockets.frames import Opcode
 
 from .frame_path import FramePath, PushReceiver, pull_frames
+from .push import failure_slot, push_until_closed
 
 __all__ = ["PushClientConnection"]
 
@@ -45,13 +45,7 @@ class PushClientConnection(ClientConnection):
         early = []
         while len(queued):
             early.append(await self.recv(decode=False))
-        loop = asyncio.get_running_loop()
-        failed: asyncio.Future[BaseException] = loop.create_future()
-
-        def on_failure(exc: BaseException) -> None:
-            if not failed.done():
-                failed.set_result(exc)
-
+        failed, on_failure = failure_slot()
         receiver = PushReceiver(
             path,
             pause_reading=self.transport.pause_reading,
@@ -66,28 +60,13 @@ class PushClientConnection(ClientConnection):
         # data_received() looks process_event up on the instance for every frame: the
         # compiled receiver answers it directly, with no Python frame in between.
         self.process_event = receiver.on_frame  # type: ignore[method-assign,assignment]
+        # Afterwards the receiver stays in place and drops what still arrives: handing frames
+        # back to recv()'s queue would fill it, pause reading and stall the closing handshake.
+        closed = asyncio.get_running_loop().create_task(self.wait_closed())
         try:
-            receiver.feed_later(early)
-            closed = loop.create_task(self.wait_closed())
-            try:
-                either: set[asyncio.Future[Any]] = {closed, failed}
-                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                closed.cancel()
-            if failed.done():
-                raise failed.result()
-            drain = receiver.drain_task
-            if drain is not None and not drain.done():
-                await drain  # frames that arrived before the close are still delivered
-            if failed.done():
-                raise failed.result()
+            await push_until_closed(receiver, early, closed, failed)
         finally:
-            # The receiver stays in place and drops what still arrives: handing frames back
-            # to recv()'s queue would fill it, pause reading and stall the closing handshake.
-            receiver.close()
-            drain = receiver.drain_task
-            if drain is not None and not drain.done():
-                drain.cancel()
+            closed.cancel()
         close_exc = self.protocol.close_exc
         if not isinstance(close_exc, ConnectionClosedOK):
             raise close_exc
