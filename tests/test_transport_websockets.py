@@ -11,14 +11,14 @@ from streamkit import eventually
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosedError
 
-from maicoin.ws import Channel, Request, Response, Subscription
+from maicoin.ws import Channel, Request, Response, Subscription, transport_websockets
 from maicoin.ws.books import BookKeeper
 from maicoin.ws.decode import make_decoder
 from maicoin.ws.frame_path import FramePath
 from maicoin.ws.stats import StreamStats
 from maicoin.ws.testing import MaxSimulator
 from maicoin.ws.transport import default_connect
-from maicoin.ws.transport_websockets import PushClientConnection
+from maicoin.ws.transport_websockets import PushClientConnection, push_supported
 
 TICKER = Subscription(channel=Channel.TICKER, market="btcusdt")
 
@@ -109,3 +109,24 @@ async def test_a_failing_path_ends_run_frame_path_with_its_exception(sim: MaxSim
         assert stats.messages == 1  # nothing after the failure went down the path
     # Frames that kept coming were dropped, not queued: the close was not held up.
     assert len(connection.recv_messages.frames) == 0
+
+
+def test_push_path_only_on_tested_websockets_releases() -> None:
+    assert push_supported("14.2") and push_supported("17.4")
+    assert not push_supported("13.1") and not push_supported("18.0")
+    assert not push_supported("dev")
+
+
+async def test_an_untested_websockets_release_reads_with_recv(
+    sim: MaxSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transport_websockets, "push_supported", lambda: push_supported("99.0"))
+    collected = Collected()
+    async with default_connect(sim.uri) as connection:
+        await connection.send(Request.subscribe([TICKER]).message())
+        runner = asyncio.get_running_loop().create_task(connection.run_frame_path(collected.path))
+        await eventually(lambda: len(collected.responses) >= 4, what="frames read with recv()")
+        assert "process_event" not in vars(connection)  # websockets' own hook untouched
+        await connection.close()
+        await asyncio.wait_for(runner, 5)
+    assert collected.responses[0].event == "subscribed"
