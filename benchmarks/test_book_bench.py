@@ -6,11 +6,15 @@ volume "0", some new prices). ``order-book`` has no sequencing or string keeping
 driven as a user would drive it: the same sequence checks in Python, prices and volumes
 parsed with ``float``, zero levels deleted.
 
+The stream's ``BookKeeper`` is measured on decoded 1-level update frames, against calling
+``apply_update`` with the frame's fields from Python.
+
 Run: ``PYTHONPATH=src .venv/bin/python -m pytest benchmarks/test_book_bench.py``
 """
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +24,9 @@ import order_book
 import pytest
 
 from maicoin.ws import _book_c, _book_py
+from maicoin.ws.decode import make_decoder
+from maicoin.ws.response import Response
+from maicoin.ws.stats import StreamStats
 
 DEPTH = 50
 UPDATES = 2000
@@ -266,3 +273,79 @@ def test_replays_agree() -> None:
     float_book = books["order-book"]
     assert isinstance(float_book, FloatBook)
     assert float_book.book.bids.to_list() == expected
+
+
+def _book_frame(event: str, **keys: Any) -> bytes:
+    frame = {"c": "book", "M": "btcusdt", "e": event, "T": 1700000000000, **keys}
+    return json.dumps(frame).encode()
+
+
+def _keeper_frames() -> tuple[Response, list[Response]]:
+    """The replay as decoded frames, each update cut to its first level."""
+    decode = make_decoder()
+    snapshot = decode(
+        _book_frame(
+            "snapshot",
+            a=REPLAY.snapshot_asks,
+            b=REPLAY.snapshot_bids,
+            li=REPLAY.snapshot_li,
+            v=1,
+        )
+    )
+    updates = []
+    for u in REPLAY.updates:
+        asks, bids = (u.asks[:1], []) if u.asks else ([], u.bids[:1])
+        updates.append(
+            decode(
+                _book_frame(
+                    "update", a=asks, b=bids, fi=u.first_update_id, li=u.last_update_id, v=1
+                )
+            )
+        )
+    return snapshot, updates
+
+
+KEEPER_SNAPSHOT, KEEPER_UPDATES = _keeper_frames()
+
+# keeper: BookKeeper.apply(frame); direct: book.apply_update(frame fields) from Python;
+# "keeper-py, book-c" is the twin keeper over the compiled book (the stream before the
+# keeper was compiled).
+KEEPERS = {
+    "keeper-c": (_book_c, _book_c),
+    "keeper-py": (_book_py, _book_py),
+    "keeper-py, book-c": (_book_py, _book_c),
+    "direct-c": (None, _book_c),
+    "direct-py": (None, _book_py),
+}
+
+
+@pytest.mark.parametrize("case", KEEPERS)
+def test_keeper_apply(benchmark: Any, case: str) -> None:
+    """Every 1-level update frame of the replay in one round; per update = mean / updates."""
+    keeper_module, book_module = KEEPERS[case]
+    holder: list[Any] = []
+
+    def fresh_keeper() -> None:
+        keeper = (keeper_module or _book_py).BookKeeper(StreamStats())
+        keeper.books["btcusdt"] = book_module.OrderBook("btcusdt")
+        assert keeper.apply(KEEPER_SNAPSHOT) is None
+        holder[:] = [keeper]
+
+    def through_keeper() -> None:
+        apply = holder[0].apply
+        for frame in KEEPER_UPDATES:
+            apply(frame)
+
+    def direct() -> None:
+        apply = holder[0].books["btcusdt"].apply_update
+        for r in KEEPER_UPDATES:
+            apply(r.asks, r.bids, r.first_update_id, r.last_update_id, r.version)
+
+    benchmark.extra_info["updates"] = len(KEEPER_UPDATES)
+    rounds = 10 if book_module is _book_py else 30
+    benchmark.pedantic(
+        direct if keeper_module is None else through_keeper, setup=fresh_keeper, rounds=rounds
+    )
+    keeper = holder[0]
+    assert keeper.books["btcusdt"].last_update_id == KEEPER_UPDATES[-1].last_update_id
+    assert keeper.books["btcusdt"].synced

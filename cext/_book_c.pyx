@@ -4,17 +4,24 @@ Twin of ``maicoin.ws._book_py`` with the same behaviour (the tests drive both si
 import it through ``maicoin.ws.book``. Each side is an array of slots sorted by an ascending
 key with the best level last, so updates near the top move few slots: bids are keyed by
 price, asks by the negated price. A slot keeps the parsed price and volume, the exact
-strings as sent and, once read, the cached ``Level`` tuple.
+strings as sent and, once read, the cached ``Level`` tuple. ``BookKeeper`` feeds the books
+with book frames, reading the decoded ``Response``'s fields straight from its slots.
 """
 
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memmove
 
-# One Level class and one set of result constants, whichever twin is selected.
+cimport cython
+
+# One Level and BookResync class, one set of result constants and one wording of the resync
+# logs, whichever twin is selected.
 from maicoin.ws._book_py import (
-    APPLIED, CLEARED, GAP, IGNORED, STALE, VERSION_CHANGED, Level,
+    APPLIED, CLEARED, GAP, IGNORED, SNAPSHOT_EVENTS, STALE, VERSION_CHANGED, BookResync, Level,
+    RESYNC_REASONS, malformed_frame, out_of_sequence,
 )
+from maicoin.ws.channel import Channel
+from maicoin.ws.response import Event, Response
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
@@ -53,6 +60,28 @@ cdef extern from *:
     object new_tuple_subtype "book_new_tuple_subtype"(PyTypeObject* type, object args)
 
 
+cdef extern from *:
+    """
+    #include "structmember.h"
+
+    /* The offset of the object slot behind a member descriptor, or -1 if it is not one. */
+    static Py_ssize_t book_slot_offset(PyObject* descriptor) {
+        PyMemberDef* member;
+        if (!Py_IS_TYPE(descriptor, &PyMemberDescr_Type)) return -1;
+        member = ((PyMemberDescrObject*)descriptor)->d_member;
+        if (member->type != T_OBJECT_EX && member->type != T_OBJECT) return -1;
+        return member->offset;
+    }
+
+    /* The object in that slot, borrowed; NULL when unset. */
+    static PyObject* book_slot(PyObject* instance, Py_ssize_t offset) {
+        return *(PyObject**)((char*)instance + offset);
+    }
+    """
+    Py_ssize_t slot_offset "book_slot_offset"(PyObject* descriptor)
+    PyObject* slot "book_slot"(PyObject* instance, Py_ssize_t offset)
+
+
 # Cached so that returning a result is no module dict lookup.
 cdef object R_APPLIED = APPLIED
 cdef object R_STALE = STALE
@@ -62,6 +91,14 @@ cdef object R_CLEARED = CLEARED
 cdef object R_IGNORED = IGNORED
 
 cdef PyTypeObject* _level_type = <PyTypeObject*>Level
+cdef object _malformed_frame = malformed_frame
+cdef object _out_of_sequence = out_of_sequence
+cdef object _SNAPSHOT_EVENTS = SNAPSHOT_EVENTS
+cdef dict _RESYNC_REASONS = RESYNC_REASONS
+cdef object _BOOK = Channel.BOOK
+cdef object _UPDATE = Event.UPDATE
+cdef object _SNAPSHOT = Event.SNAPSHOT
+cdef object _Response = Response
 cdef Py_ssize_t _INITIAL_CAPACITY = 64
 # Largest mantissa that may take one more digit and stay <= 2**53 (exact as a double).
 cdef uint64_t _MANTISSA_LIMIT = 900719925474099
@@ -396,6 +433,19 @@ cdef class OrderBook:
 
     def apply_snapshot(self, asks, bids, last_update_id, version):
         """Replace the whole book; return APPLIED, or CLEARED when the snapshot is empty."""
+        return self._apply_snapshot(asks, bids, last_update_id, version)
+
+    def apply_update(self, asks, bids, first_update_id, last_update_id, version):
+        """Apply one delta if it is next in sequence; return the result constant.
+
+        Levels are only examined when the update is applied (not when it is ignored,
+        stale, a gap or of another version).
+        """
+        return self._apply_update(asks, bids, first_update_id, last_update_id, version)
+
+    cdef object _apply_snapshot(
+        self, object asks, object bids, object last_update_id, object version
+    ):
         cdef int64_t li = self._update_id(last_update_id, "last_update_id")
         cdef int64_t v = self._update_id(version, "version")
         self._clear()
@@ -408,12 +458,10 @@ cdef class OrderBook:
         self._synced = True
         return R_APPLIED
 
-    def apply_update(self, asks, bids, first_update_id, last_update_id, version):
-        """Apply one delta if it is next in sequence; return the result constant.
-
-        Levels are only examined when the update is applied (not when it is ignored,
-        stale, a gap or of another version).
-        """
+    cdef object _apply_update(
+        self, object asks, object bids, object first_update_id, object last_update_id,
+        object version,
+    ):
         cdef int64_t fi = self._update_id(first_update_id, "first_update_id")
         cdef int64_t li = self._update_id(last_update_id, "last_update_id")
         cdef int64_t v = self._update_id(version, "version")
@@ -627,3 +675,109 @@ cdef class OrderBook:
 
 cdef str _describe(object level):
     return "None" if level is None else f"{level.price_text} x {level.volume_text}"
+
+
+# Slot offsets of the Response fields a book frame uses; -1 when msgspec ever stores one
+# differently, and then every field is read as an attribute.
+cdef Py_ssize_t _slot_of(str name):
+    descriptor = Response.__dict__.get(name)
+    return -1 if descriptor is None else slot_offset(<PyObject*>descriptor)
+
+
+cdef Py_ssize_t _MARKET = _slot_of("market")
+cdef Py_ssize_t _EVENT = _slot_of("event")
+cdef Py_ssize_t _ASKS = _slot_of("asks")
+cdef Py_ssize_t _BIDS = _slot_of("bids")
+cdef Py_ssize_t _FIRST_UPDATE_ID = _slot_of("first_update_id")
+cdef Py_ssize_t _LAST_UPDATE_ID = _slot_of("last_update_id")
+cdef Py_ssize_t _VERSION = _slot_of("version")
+cdef bint _SLOTS_KNOWN = min(
+    _MARKET, _EVENT, _ASKS, _BIDS, _FIRST_UPDATE_ID, _LAST_UPDATE_ID, _VERSION
+) >= 0
+
+
+cdef inline object read_field(object response, bint direct, Py_ssize_t offset, str name):
+    """``getattr(response, name)``, from the slot itself when response is exactly a Response."""
+    cdef PyObject* value
+    if direct:
+        value = slot(<PyObject*>response, offset)
+        if value != NULL:
+            return <object>value
+    return getattr(response, name)
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class BookKeeper:
+    """One ``OrderBook`` per subscribed book market, fed with every book frame."""
+
+    cdef readonly dict books
+    cdef object _stats
+
+    def __init__(self, stats):
+        self.books = {}
+        self._stats = stats
+
+    def track(self, sub):
+        """Keep a book for a ``book`` subscription's market (an existing one stays)."""
+        if sub.channel == _BOOK and sub.market and sub.market not in self.books:
+            self.books[sub.market] = OrderBook(sub.market)
+
+    def untrack(self, sub):
+        """Drop the book of a ``book`` subscription's market."""
+        if sub.channel == _BOOK and sub.market:
+            self.books.pop(sub.market, None)
+
+    def invalidate_all(self):
+        """A new connection: every book waits for its new snapshot."""
+        for book in self.books.values():
+            book.invalidate()
+
+    def apply(self, response):
+        """Apply a book frame; return a resync request when the book became invalid."""
+        cdef bint direct = _SLOTS_KNOWN and type(response) is _Response
+        cdef bint update
+        cdef OrderBook ours = None
+        market = read_field(response, direct, _MARKET, "market")
+        if market is None:
+            return None
+        book = self.books.get(market)
+        if book is None:
+            return None
+        if type(book) is OrderBook:
+            ours = <OrderBook>book
+            last = ours._last_update_id
+        else:  # a book put into ``books`` by hand: driven through its Python methods
+            last = book.last_update_id
+        event = read_field(response, direct, _EVENT, "event")
+        if event is _UPDATE or (event is not _SNAPSHOT and event == "update"):
+            update = True
+        elif event is _SNAPSHOT or event in _SNAPSHOT_EVENTS:
+            update = False
+        else:
+            return None
+        asks = read_field(response, direct, _ASKS, "asks")
+        bids = read_field(response, direct, _BIDS, "bids")
+        if update:
+            fi = read_field(response, direct, _FIRST_UPDATE_ID, "first_update_id") or 0
+        li = read_field(response, direct, _LAST_UPDATE_ID, "last_update_id") or 0
+        version = read_field(response, direct, _VERSION, "version") or 0
+        try:
+            if not update:
+                if ours is not None:
+                    ours._apply_snapshot(asks, bids, li, version)
+                else:
+                    book.apply_snapshot(asks, bids, li, version)
+                return None
+            if ours is not None:
+                result = ours._apply_update(asks, bids, fi, li, version)
+            else:
+                result = book.apply_update(asks, bids, fi, li, version)
+        except ValueError as exc:
+            return _malformed_frame(self._stats, market, last, exc)
+        if result is R_APPLIED:
+            return None
+        reason = _RESYNC_REASONS.get(result)
+        if reason is None:
+            return None
+        return _out_of_sequence(self._stats, market, reason, last, response)

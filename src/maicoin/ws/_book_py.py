@@ -2,16 +2,28 @@
 
 Each side keeps two parallel lists sorted by an ascending key with the best level last, so
 the levels that change most often (near the top) are the cheapest to insert and remove:
-bids use the price as key, asks the negated price.
+bids use the price as key, asks the negated price. :class:`BookKeeper` holds the stream's
+books and feeds them every book frame.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import operator
 import re
 from bisect import bisect_left
-from typing import NamedTuple, NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, NamedTuple, NoReturn
+
+from .channel import Channel
+
+if TYPE_CHECKING:
+    from .response import Response
+    from .stats import StreamStats
+    from .subscription import Subscription
+
+log = logging.getLogger("maicoin.ws")
 
 APPLIED = 0
 """The snapshot or update was applied; the book is synced."""
@@ -30,6 +42,10 @@ IGNORED = 5
 # spellings float() accepts (whitespace, signs, "nan", "1_0") are refused; ``_book_c``
 # parses exactly this grammar.
 _DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+# The exchange's documentation once spelt the event "snaptshot"; treat it as a snapshot.
+SNAPSHOT_EVENTS: Final = frozenset({"snapshot", "snaptshot"})
 
 
 class Level(NamedTuple):
@@ -288,3 +304,105 @@ class OrderBook:
 
 def _describe(level: Level | None) -> str:
     return "None" if level is None else f"{level.price_text} x {level.volume_text}"
+
+
+@dataclass(frozen=True, slots=True)
+class BookResync:
+    """Why a book was resubscribed: passed to ``on_book_resync``."""
+
+    market: str
+    reason: str
+    """"gap", "version_changed" or "invalid_level"."""
+    last_update_id: int
+    """The local book's last update id when the problem was seen."""
+    first_update_id: int | None = None
+    """The offending update's ``fi`` (None for a malformed frame)."""
+
+
+RESYNC_REASONS: Final = {GAP: "gap", VERSION_CHANGED: "version_changed"}
+
+
+class BookKeeper:
+    """One ``OrderBook`` per subscribed book market, fed with every book frame."""
+
+    __slots__ = ("_stats", "books")
+
+    def __init__(self, stats: StreamStats) -> None:
+        self.books: dict[str, OrderBook] = {}
+        self._stats = stats
+
+    def track(self, sub: Subscription) -> None:
+        """Keep a book for a ``book`` subscription's market (an existing one stays)."""
+        if sub.channel == Channel.BOOK and sub.market and sub.market not in self.books:
+            self.books[sub.market] = OrderBook(sub.market)
+
+    def untrack(self, sub: Subscription) -> None:
+        """Drop the book of a ``book`` subscription's market."""
+        if sub.channel == Channel.BOOK and sub.market:
+            self.books.pop(sub.market, None)
+
+    def invalidate_all(self) -> None:
+        """A new connection: every book waits for its new snapshot."""
+        for book in self.books.values():
+            book.invalidate()
+
+    def apply(self, response: Response) -> BookResync | None:
+        """Apply a book frame; return a resync request when the book became invalid."""
+        market = response.market
+        if market is None:
+            return None
+        book = self.books.get(market)
+        if book is None:
+            return None
+        last = book.last_update_id
+        try:
+            if response.event == "update":
+                result = book.apply_update(
+                    response.asks,
+                    response.bids,
+                    response.first_update_id or 0,
+                    response.last_update_id or 0,
+                    response.version or 0,
+                )
+            elif response.event in SNAPSHOT_EVENTS:
+                book.apply_snapshot(
+                    response.asks,
+                    response.bids,
+                    response.last_update_id or 0,
+                    response.version or 0,
+                )
+                return None
+            else:
+                return None
+        except ValueError as exc:
+            return malformed_frame(self._stats, market, last, exc)
+        reason = RESYNC_REASONS.get(result)
+        if reason is None:
+            return None
+        return out_of_sequence(self._stats, market, reason, last, response)
+
+
+def malformed_frame(
+    stats: StreamStats, market: str, last_update_id: int, exc: ValueError
+) -> BookResync:
+    """Count and log a frame the book refused; the book asks for a resync."""
+    stats.decode_errors += 1
+    log.warning("book %s: malformed frame, resyncing: %s", market, exc)
+    stats.resyncs += 1
+    return BookResync(market, "invalid_level", last_update_id)
+
+
+def out_of_sequence(
+    stats: StreamStats, market: str, reason: str, last_update_id: int, response: Response
+) -> BookResync:
+    """Count and log a gap or version change; the book asks for a resync."""
+    stats.resyncs += 1
+    log.warning(
+        "book %s: %s at update %s-%s (local %d); resubscribing",
+        market,
+        reason,
+        response.first_update_id,
+        response.last_update_id,
+        last_update_id,
+    )
+    return BookResync(market, reason, last_update_id, response.first_update_id)

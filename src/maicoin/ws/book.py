@@ -1,4 +1,4 @@
-"""The local order book: the compiled implementation unless extensions are disabled."""
+"""The local order books and their keeper: compiled unless extensions are disabled."""
 
 from __future__ import annotations
 
@@ -18,8 +18,21 @@ IMPLEMENTATION = "c" if _impl.__name__.endswith("_c") else "py"
 """``"c"`` when the compiled book is in use, ``"py"`` for the pure-Python twin."""
 
 OrderBook = _impl.OrderBook
+BookKeeper = _impl.BookKeeper
+BookResync = _impl.BookResync
 Level = _impl.Level
 APPLIED, STALE, GAP = _impl.APPLIED, _impl.STALE, _impl.GAP
 VERSION_CHANGED, CLEARED, IGNORED = _impl.VERSION_CHANGED, _impl.CLEARED, _impl.IGNORED
 
-__all__ = ("APPLIED", "CLEARED", "GAP", "IGNORED", "STALE", "VERSION_CHANGED", "Level", "OrderBook")
+__all__ = (
+    "APPLIED",
+    "CLEARED",
+    "GAP",
+    "IGNORED",
+    "STALE",
+    "VERSION_CHANGED",
+    "BookKeeper",
+    "BookResync",
+    "Level",
+    "OrderBook",
+)

@@ -1,0 +1,194 @@
+"""The stream's book keeper, in both implementations: which frames reach which book, and when
+a book asks to be resubscribed."""
+
+from __future__ import annotations
+
+import json
+import logging
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+from twins import compiled, twin_fixture
+
+from maicoin.ws import _book_py, book
+from maicoin.ws.channel import Channel
+from maicoin.ws.decode import make_decoder
+from maicoin.ws.response import Response
+from maicoin.ws.stats import StreamStats
+from maicoin.ws.subscription import Subscription
+
+_book_c = compiled("_book_c")
+
+impl = twin_fixture(_book_c, _book_py)
+
+decode = make_decoder()
+BTC = Subscription(channel=Channel.BOOK, market="btcusdt", depth=5)
+
+
+def frame(event: str, market: str | None = "btcusdt", **keys: Any) -> Response:
+    """A decoded ``book`` frame, as the stream hands it to the keeper."""
+    raw: dict[str, Any] = {"c": "book", "e": event, "T": 1700000000000, **keys}
+    if market is not None:
+        raw["M"] = market
+    return decode(json.dumps(raw))
+
+
+def snapshot(li: int = 10, v: int = 1, event: str = "snapshot") -> Response:
+    return frame(event, a=[["101.5", "2"]], b=[["100", "1"]], li=li, v=v)
+
+
+def update(fi: int, li: int, v: int = 1, asks: list[list[str]] | None = None) -> Response:
+    return frame(
+        "update", a=asks if asks is not None else [["101.5", "3"]], b=[], fi=fi, li=li, v=v
+    )
+
+
+def synced_keeper(impl: ModuleType) -> tuple[Any, StreamStats]:
+    stats = StreamStats()
+    keeper = impl.BookKeeper(stats)
+    keeper.track(BTC)
+    assert keeper.apply(snapshot()) is None
+    return keeper, stats
+
+
+def test_selector_exports_the_keeper_of_the_selected_book() -> None:
+    keeper_module = _book_c if book.IMPLEMENTATION == "c" else _book_py
+    assert keeper_module is not None
+    assert book.BookKeeper is keeper_module.BookKeeper
+    assert book.BookResync is _book_py.BookResync
+
+
+@pytest.mark.skipif(_book_c is None, reason="compiled module not built")
+def test_twins_share_one_resync_class() -> None:
+    assert _book_c is not None
+    assert _book_c.BookResync is _book_py.BookResync
+
+
+def test_update_in_sequence_is_applied_and_returns_none(impl: ModuleType) -> None:
+    keeper, stats = synced_keeper(impl)
+    assert keeper.apply(update(11, 12)) is None
+    ob = keeper.books["btcusdt"]
+    assert type(ob) is impl.OrderBook
+    assert (ob.last_update_id, ob.best_ask.volume_text, ob.synced) == (12, "3", True)
+    assert (stats.resyncs, stats.decode_errors) == (0, 0)
+
+
+def test_stale_update_is_dropped_without_resync(impl: ModuleType) -> None:
+    keeper, stats = synced_keeper(impl)
+    assert keeper.apply(update(5, 10)) is None
+    assert keeper.books["btcusdt"].best_ask.volume_text == "2"
+    assert stats.resyncs == 0
+
+
+def test_gap_asks_for_resync(impl: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
+    keeper, stats = synced_keeper(impl)
+    with caplog.at_level(logging.WARNING, logger="maicoin.ws"):
+        resync = keeper.apply(update(13, 14))
+    assert resync == _book_py.BookResync("btcusdt", "gap", 10, 13)
+    assert (stats.resyncs, stats.decode_errors) == (1, 0)
+    assert not keeper.books["btcusdt"].synced
+    assert caplog.messages == ["book btcusdt: gap at update 13-14 (local 10); resubscribing"]
+
+
+def test_version_change_asks_for_resync(impl: ModuleType, caplog: pytest.LogCaptureFixture) -> None:
+    keeper, stats = synced_keeper(impl)
+    with caplog.at_level(logging.WARNING, logger="maicoin.ws"):
+        resync = keeper.apply(update(11, 11, v=2))
+    assert resync == _book_py.BookResync("btcusdt", "version_changed", 10, 11)
+    assert stats.resyncs == 1
+    assert caplog.messages == [
+        "book btcusdt: version_changed at update 11-11 (local 10); resubscribing"
+    ]
+
+
+def test_malformed_level_counts_a_decode_error(
+    impl: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper, stats = synced_keeper(impl)
+    with caplog.at_level(logging.WARNING, logger="maicoin.ws"):
+        resync = keeper.apply(update(11, 11, asks=[["abc", "1"]]))
+    assert resync == _book_py.BookResync("btcusdt", "invalid_level", 10)
+    assert resync.first_update_id is None
+    assert (stats.resyncs, stats.decode_errors) == (1, 1)
+    assert not keeper.books["btcusdt"].synced
+    assert len(caplog.messages) == 1
+    assert caplog.messages[0].startswith("book btcusdt: malformed frame, resyncing: btcusdt asks:")
+    assert "'abc'" in caplog.messages[0]
+
+
+@pytest.mark.parametrize("event", ["snapshot", "snaptshot"])
+def test_snapshot_and_its_old_misspelling_replace_the_book(impl: ModuleType, event: str) -> None:
+    keeper, _ = synced_keeper(impl)
+    keeper.apply(update(11, 11))
+    assert keeper.apply(snapshot(li=30, v=4, event=event)) is None
+    ob = keeper.books["btcusdt"]
+    assert (ob.synced, ob.last_update_id, ob.version, ob.best_ask.volume_text) == (True, 30, 4, "2")
+
+
+def test_missing_ids_count_as_zero(impl: ModuleType) -> None:
+    keeper, stats = synced_keeper(impl)
+    assert keeper.apply(frame("snapshot", a=[["1", "1"]], b=[])) is None
+    ob = keeper.books["btcusdt"]
+    assert (ob.synced, ob.last_update_id, ob.version) == (True, 0, 0)
+    assert keeper.apply(frame("update", a=[["1", "5"]], li=1)) is None
+    assert (ob.last_update_id, ob.best_ask.volume_text, stats.resyncs) == (1, "5", 0)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(frame("update", market="ethusdt", a=[], fi=11, li=99, v=1), id="untracked"),
+        pytest.param(frame("update", market=None, a=[], fi=11, li=99, v=1), id="no-market"),
+        pytest.param(frame("subscribed", s=[]), id="other-event"),
+    ],
+)
+def test_frames_without_a_tracked_book_are_ignored(impl: ModuleType, response: Response) -> None:
+    keeper, stats = synced_keeper(impl)
+    assert keeper.apply(response) is None
+    assert list(keeper.books) == ["btcusdt"]
+    assert keeper.books["btcusdt"].last_update_id == 10
+    assert stats.resyncs == 0
+
+
+def test_frames_that_are_not_decoded_responses_are_read_as_attributes(impl: ModuleType) -> None:
+    keeper, _ = synced_keeper(impl)
+    fields = {"market": "btcusdt", "asks": [["101.5", "7"]], "bids": None, "version": 1}
+    applied = SimpleNamespace(event="update", first_update_id=11, last_update_id=11, **fields)
+    assert keeper.apply(applied) is None
+    assert keeper.books["btcusdt"].best_ask.volume_text == "7"
+    gap = SimpleNamespace(event="update", first_update_id=20, last_update_id=20, **fields)
+    assert keeper.apply(gap) == _book_py.BookResync("btcusdt", "gap", 11, 20)
+
+
+def test_a_book_of_the_other_twin_is_driven_through_its_methods(impl: ModuleType) -> None:
+    other = _book_c if impl is _book_py else _book_py
+    if other is None:
+        pytest.skip("compiled module not built")
+    keeper = impl.BookKeeper(StreamStats())
+    keeper.books["btcusdt"] = other.OrderBook("btcusdt")
+    assert keeper.apply(snapshot()) is None
+    assert keeper.apply(update(11, 11)) is None
+    assert keeper.apply(update(13, 13)) == _book_py.BookResync("btcusdt", "gap", 11, 13)
+
+
+def test_track_untrack_and_invalidate_all(impl: ModuleType) -> None:
+    keeper, _ = synced_keeper(impl)
+    first = keeper.books["btcusdt"]
+    keeper.track(BTC)
+    assert keeper.books["btcusdt"] is first
+    keeper.track(Subscription(channel=Channel.TRADE, market="ethusdt"))
+    keeper.track(Subscription(channel=Channel.BOOK, market="ethusdt", depth=1))
+    assert list(keeper.books) == ["btcusdt", "ethusdt"]
+    assert not keeper.books["ethusdt"].synced
+
+    keeper.invalidate_all()
+    assert not first.synced and len(first) == 0
+    assert keeper.apply(update(11, 11)) is None  # waits for its snapshot
+    assert first.last_update_id == 10
+
+    keeper.untrack(Subscription(channel=Channel.TRADE, market="btcusdt"))
+    assert "btcusdt" in keeper.books
+    keeper.untrack(BTC)
+    keeper.untrack(BTC)
+    assert list(keeper.books) == ["ethusdt"]
