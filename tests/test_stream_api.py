@@ -164,3 +164,19 @@ def test_credentials_must_come_in_pairs() -> None:
 def test_add_handler_rejects_non_callables() -> None:
     with pytest.raises(TypeError, match="callable"):
         Stream().add_handler("print")  # type: ignore[arg-type]
+
+
+def test_no_pydantic_at_run_time() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, maicoin.ws, maicoin.ws.testing, maicoin.ws.cli\n"
+        "from maicoin.ws.decode import decode_response\n"
+        'decode_response(b\'{"e":"update","c":"book","M":"btcusdt","T":1700000000000}\')\n'
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
