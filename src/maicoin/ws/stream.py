@@ -21,6 +21,7 @@ from ._extensions import env_flag
 from .book import OrderBook
 from .books import BookKeeper, BookResync
 from .channel import Channel, auth_filter_for
+from .credentials import Credentials, mask
 from .decode import make_decoder
 from .dispatch import DISPATCH_MODES, Dispatcher
 from .errors import AuthenticationError, HandlerError
@@ -54,23 +55,6 @@ DispatchMode = Literal["inline", "task", "queue"]
 # (the local clock is wrong). A reused nonce (E-1012) is cured by the next fresh nonce.
 _PERMANENT_AUTH_CODES: Final = ("E-1006", "E-1007")
 _RETRY_AUTH_CODES: Final = ("E-1012",)
-
-
-class _Credentials:
-    """API key and secret; the secret never shows in a repr."""
-
-    __slots__ = ("api_key", "api_secret")
-
-    def __init__(self, api_key: str, api_secret: str) -> None:
-        self.api_key = api_key
-        self.api_secret = api_secret
-
-    def __repr__(self) -> str:
-        return f"<credentials api_key={_mask(self.api_key)}>"
-
-
-def _mask(key: str) -> str:
-    return repr(key[:4] + "…") if len(key) > 4 else "'…'"
 
 
 class _Reconnect(Exception):
@@ -137,10 +121,10 @@ class Stream:
         self._dispatcher: Dispatcher | None = None
         self.rate_limiter = rate_limiter or RequestRateLimiter()
 
-        self._credentials: _Credentials | None = None
+        self._credentials: Credentials | None = None
         self._auth_filters: list[Filter | str] | None = list(auth_filters) if auth_filters else None
         if api_key is not None and api_secret is not None:
-            self._credentials = _Credentials(api_key, api_secret)
+            self._credentials = Credentials(api_key, api_secret)
         self._subscriptions = SubscriptionRegistry()
         self.on_book_resync = on_book_resync
         self.book_keeper = BookKeeper(self._stats)
@@ -169,7 +153,7 @@ class Stream:
         return cls(values["MAX_API_KEY"], values["MAX_API_SECRET"], **kwargs)
 
     def __repr__(self) -> str:
-        key = _mask(self._credentials.api_key) if self._credentials else None
+        key = mask(self._credentials.api_key) if self._credentials else None
         return (
             f"Stream(uri={self.uri!r}, dispatch={self.dispatch!r}, api_key={key}, "
             f"subscriptions={len(self._subscriptions.public)}, connected={self.connected})"
@@ -224,7 +208,7 @@ class Stream:
         """Authenticate on every connection with these credentials (at once if connected)."""
         if not api_key or not api_secret:
             raise ValueError("auth needs a non-empty api_key and api_secret")
-        self._credentials = _Credentials(api_key, api_secret)
+        self._credentials = Credentials(api_key, api_secret)
         if filters is not None:
             self._auth_filters = list(filters)
         self._send_live(self._auth_request())
