@@ -10,6 +10,7 @@ import inspect
 import types
 
 cimport cython
+from cpython.pyport cimport PY_SSIZE_T_MAX
 
 from .errors import HandlerError
 
@@ -18,6 +19,7 @@ cdef object aio_current_task = asyncio.current_task
 cdef object aio_ensure_future = asyncio.ensure_future
 cdef object aio_wait = asyncio.wait
 cdef object aio_QueueFull = asyncio.QueueFull
+cdef object aio_shield = asyncio.shield
 cdef object inspect_isawaitable = inspect.isawaitable
 cdef object CoroutineType = types.CoroutineType
 cdef object HandlerError_ = HandlerError
@@ -29,6 +31,17 @@ cdef enum:
     MODE_INLINE = 0
     MODE_TASK = 1
     MODE_QUEUE = 2
+
+
+cdef object checked_limit(object max_pending_tasks):
+    """``max_pending_tasks`` if it is None or an int >= 1 (not a bool); else ValueError."""
+    if max_pending_tasks is None or (
+        isinstance(max_pending_tasks, int)
+        and not isinstance(max_pending_tasks, bool)
+        and max_pending_tasks >= 1
+    ):
+        return max_pending_tasks
+    raise ValueError(f"max_pending_tasks must be None or an int >= 1; got {max_pending_tasks!r}")
 
 
 cdef inline bint is_awaitable(object value):
@@ -48,11 +61,18 @@ cdef class Dispatcher:
     cdef Py_ssize_t _handler_errors
     # Task -> the response it handles; an entry leaves when its task is done.
     cdef dict _tasks
+    cdef object _max_pending_tasks
+    # One check for both settings: unbounded is a limit never reached.
+    cdef Py_ssize_t _limit
+    # Resolved when the task count drops below the limit; shared by every waiter.
+    cdef object _room
     # Bound methods made once, not once per task.
     cdef object _handler_done_cb
     cdef object _callback_done_cb
 
-    def __init__(self, mode, handlers, queue, on_handler_error, on_unhandled):
+    def __init__(
+        self, mode, handlers, queue, on_handler_error, on_unhandled, *, max_pending_tasks=10_000
+    ):
         if mode not in DISPATCH_MODES:
             valid = ", ".join([repr(name) for name in DISPATCH_MODES])
             raise ValueError(f"dispatch mode must be one of {valid}; got {mode!r}")
@@ -61,6 +81,10 @@ cdef class Dispatcher:
         self._mode = DISPATCH_MODES.index(mode)
         if self._mode == MODE_QUEUE and queue is None:
             raise ValueError("dispatch mode 'queue' needs a queue; got queue=None")
+        limit = checked_limit(max_pending_tasks)
+        self._max_pending_tasks = limit
+        self._limit = PY_SSIZE_T_MAX if limit is None else min(limit, PY_SSIZE_T_MAX)
+        self._room = None
         self._handlers = handlers
         self._queue = queue
         self._on_handler_error = on_handler_error
@@ -84,6 +108,11 @@ cdef class Dispatcher:
     def pending_tasks(self):
         """Handler and error-callback tasks not finished yet (task mode)."""
         return len(self._tasks)
+
+    @property
+    def max_pending_tasks(self):
+        """Tracked tasks at which ``dispatch`` makes the stream wait; None: no limit."""
+        return self._max_pending_tasks
 
     def dispatch(self, response):
         """Deliver one response; return an awaitable the caller must await, or None."""
@@ -119,6 +148,8 @@ cdef class Dispatcher:
                     continue
                 if is_awaitable(result):
                     self._track(result, response, self._handler_done_cb)
+            if len(self._tasks) >= self._limit:
+                return self._wait_for_room()
             return None
         try:
             self._queue.put_nowait(response)
@@ -127,15 +158,31 @@ cdef class Dispatcher:
         return None
 
     async def aclose(self):
-        """Cancel every tracked task and wait until all of them are done."""
+        """Cancel every tracked task, wait until all of them are done, release any waiter."""
         current = aio_current_task()
-        while True:
-            pending = [task for task in self._tasks if task is not current]
-            if not pending:
-                return
-            for task in pending:
-                task.cancel()
-            await aio_wait(pending)
+        try:
+            while True:
+                pending = [task for task in self._tasks if task is not current]
+                if not pending:
+                    return
+                for task in pending:
+                    task.cancel()
+                await aio_wait(pending)
+        finally:
+            self._release_room()
+
+    cdef object _wait_for_room(self):
+        if self._room is None:
+            self._room = aio_get_running_loop().create_future()
+        # Shielded: a cancelled waiter must not cancel the future other waiters share.
+        return aio_shield(self._room)
+
+    cdef void _release_room(self) except *:
+        room = self._room
+        if room is not None:
+            self._room = None
+            if not room.done():
+                room.set_result(None)
 
     async def _resume_inline(self, pending, response, Py_ssize_t index, bint from_callback):
         """Await ``pending``, then run the remaining handlers in order, awaiting as needed."""
@@ -209,6 +256,8 @@ cdef class Dispatcher:
 
     def _handler_done(self, task):
         response = self._tasks.pop(task)
+        if self._room is not None and len(self._tasks) < self._limit:
+            self._release_room()
         if task.cancelled():
             return
         exc = task.exception()
@@ -218,6 +267,8 @@ cdef class Dispatcher:
 
     def _callback_done(self, task):
         response = self._tasks.pop(task)
+        if self._room is not None and len(self._tasks) < self._limit:
+            self._release_room()
         if task.cancelled():
             return
         exc = task.exception()

@@ -25,6 +25,8 @@ class MakeDispatcher(Protocol):
         queue: asyncio.Queue[Any] | None = None,
         on_handler_error: ErrorCallback | None = None,
         on_unhandled: Callable[[HandlerError], None] | None = None,
+        *,
+        max_pending_tasks: int | None = 10_000,
     ) -> Dispatcher: ...
 
 
@@ -46,9 +48,13 @@ def make(impl: ModuleType, unhandled: list[HandlerError]) -> MakeDispatcher:
         queue: asyncio.Queue[Any] | None = None,
         on_handler_error: ErrorCallback | None = None,
         on_unhandled: Callable[[HandlerError], None] | None = None,
+        *,
+        max_pending_tasks: int | None = 10_000,
     ) -> Dispatcher:
         sink = unhandled.append if on_unhandled is None else on_unhandled
-        dispatcher: Dispatcher = impl.Dispatcher(mode, handlers, queue, on_handler_error, sink)
+        dispatcher: Dispatcher = impl.Dispatcher(
+            mode, handlers, queue, on_handler_error, sink, max_pending_tasks=max_pending_tasks
+        )
         return dispatcher
 
     return build
@@ -72,6 +78,29 @@ async def settle(dispatcher: Dispatcher) -> None:
 
 class Boom(Exception):
     pass
+
+
+class Gates:
+    """An async handler that waits until the gate of its response is opened."""
+
+    def __init__(self) -> None:
+        self._gates: dict[Any, asyncio.Event] = {}
+
+    async def __call__(self, response: Any) -> None:
+        await self._gate(response).wait()
+
+    def open(self, response: Any) -> None:
+        self._gate(response).set()
+
+    def _gate(self, response: Any) -> asyncio.Event:
+        return self._gates.setdefault(response, asyncio.Event())
+
+
+async def stays_pending(future: asyncio.Future[Any]) -> bool:
+    """True if ``future`` is still pending after the loop had a few chances to finish it."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+    return not future.done()
 
 
 # Construction
@@ -534,3 +563,114 @@ async def test_task_failing_callback_calls_on_unhandled(
     assert unhandled[0].__cause__ is callback_error
     assert unhandled[0].response == "r"
     assert dispatcher.handler_errors == 1
+
+
+# Task mode: the limit on tasks in flight
+
+
+def test_max_pending_tasks_defaults_to_10_000(impl: ModuleType) -> None:
+    dispatcher = impl.Dispatcher("task", [], None, None, print)
+    assert dispatcher.max_pending_tasks == 10_000
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "5", True])
+def test_bad_max_pending_tasks_is_rejected(make: MakeDispatcher, value: Any) -> None:
+    with pytest.raises(ValueError, match="max_pending_tasks must be None or an int >= 1") as info:
+        make("task", [], max_pending_tasks=value)
+    assert repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize("value", [1, 7, None, 2**70])
+def test_max_pending_tasks_is_reported(make: MakeDispatcher, value: int | None) -> None:
+    assert make("task", [], max_pending_tasks=value).max_pending_tasks == value
+
+
+async def test_at_the_limit_dispatch_waits_until_a_task_finishes(make: MakeDispatcher) -> None:
+    gates = Gates()
+    dispatcher = make("task", [gates], max_pending_tasks=3)
+    assert dispatcher.dispatch(0) is None
+    assert dispatcher.dispatch(1) is None  # below the limit: no waiting
+    pending = dispatcher.dispatch(2)
+    assert pending is not None
+    waiter = asyncio.ensure_future(pending)
+    assert await stays_pending(waiter)
+    gates.open(1)
+    await asyncio.wait_for(waiter, 1)
+    assert dispatcher.pending_tasks == 2
+    again = dispatcher.dispatch(3)  # back at the limit
+    assert again is not None
+    next_waiter = asyncio.ensure_future(again)
+    assert await stays_pending(next_waiter)
+    for response in (0, 2, 3):
+        gates.open(response)
+    await asyncio.wait_for(next_waiter, 1)
+    await settle(dispatcher)
+
+
+async def test_the_limit_counts_tasks_not_frames(make: MakeDispatcher) -> None:
+    gates = Gates()
+    dispatcher = make("task", [gates, gates], max_pending_tasks=3)
+    assert dispatcher.dispatch(0) is None
+    pending = dispatcher.dispatch(1)
+    assert pending is not None and dispatcher.pending_tasks == 4
+    waiter = asyncio.ensure_future(pending)
+    gates.open(0)  # both tasks of frame 0 finish: 2 left, below the limit
+    await asyncio.wait_for(waiter, 1)
+    gates.open(1)
+    await settle(dispatcher)
+
+
+async def test_none_means_no_limit(make: MakeDispatcher) -> None:
+    gates = Gates()
+    dispatcher = make("task", [gates], max_pending_tasks=None)
+    assert all(dispatcher.dispatch(n) is None for n in range(200))
+    assert dispatcher.pending_tasks == 200
+    await dispatcher.aclose()
+
+
+@pytest.mark.parametrize("mode", ["inline", "queue"])
+async def test_other_modes_ignore_the_limit(make: MakeDispatcher, mode: str) -> None:
+    seen: list[int] = []
+    dispatcher = make(mode, [seen.append], asyncio.Queue(), max_pending_tasks=1)
+    assert [dispatcher.dispatch(n) for n in range(3)] == [None, None, None]
+    assert dispatcher.pending_tasks == 0
+
+
+async def test_aclose_releases_a_waiter_and_cancels_tasks(make: MakeDispatcher) -> None:
+    gates = Gates()
+    dispatcher = make("task", [gates], max_pending_tasks=2)
+    dispatcher.dispatch(0)
+    pending = dispatcher.dispatch(1)
+    assert pending is not None
+    waiter = asyncio.ensure_future(pending)
+    assert await stays_pending(waiter)
+    async with asyncio.timeout(5):  # a hang guard, not a timing assertion
+        await dispatcher.aclose()
+        await waiter
+    assert waiter.exception() is None
+    assert dispatcher.pending_tasks == 0
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+
+
+async def test_a_cancelled_waiter_leaves_the_dispatcher_usable(make: MakeDispatcher) -> None:
+    gates = Gates()
+    dispatcher = make("task", [gates], max_pending_tasks=2)
+    dispatcher.dispatch(0)
+    first = asyncio.ensure_future(dispatcher.dispatch(1))  # type: ignore[arg-type]
+    second = asyncio.ensure_future(dispatcher.dispatch(2))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    gates.open(0)
+    assert await stays_pending(second)  # 2 tasks left: still at the limit
+    gates.open(1)
+    await asyncio.wait_for(second, 1)  # the shared wait survived the cancellation
+    pending = dispatcher.dispatch(3)
+    assert pending is not None
+    third = asyncio.ensure_future(pending)
+    gates.open(2)
+    await asyncio.wait_for(third, 1)
+    gates.open(3)
+    await settle(dispatcher)
+    assert dispatcher.handler_errors == 0

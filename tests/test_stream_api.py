@@ -180,3 +180,11 @@ def test_no_pydantic_at_run_time() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_bad_max_pending_tasks_fails_at_construction(bad: object) -> None:
+    with pytest.raises(ValueError, match="max_pending_tasks"):
+        Stream(dispatch="task", max_pending_tasks=bad)  # type: ignore[arg-type]
+    assert Stream(max_pending_tasks=None).max_pending_tasks is None
+    assert Stream().max_pending_tasks == 10_000

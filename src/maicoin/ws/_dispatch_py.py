@@ -11,7 +11,8 @@ Modes:
 - ``task``: async handlers each become a tracked task. Sync handlers are called directly
   inside ``dispatch``: they cannot yield, so a task would only delay them and cost a task per
   frame. Failures never escape ``dispatch``; they go to ``on_handler_error`` or, failing that,
-  to ``on_unhandled``.
+  to ``on_unhandled``. Once ``max_pending_tasks`` tasks are in flight, ``dispatch`` returns
+  an awaitable that completes when one finishes, so the stream waits: backpressure.
 - ``queue``: the response is put on the queue (handlers ignored); a full bounded queue makes
   ``dispatch`` return ``queue.put(response)`` so the stream waits: backpressure.
 
@@ -24,6 +25,7 @@ handed to ``on_unhandled`` in task mode. ``asyncio.CancelledError`` is never a h
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from inspect import isawaitable
 from types import CoroutineType
@@ -38,6 +40,17 @@ DISPATCH_MODES: Final = ("inline", "task", "queue")
 _INLINE, _TASK, _QUEUE = DISPATCH_MODES
 
 
+def _checked_limit(max_pending_tasks: int | None) -> int | None:
+    """``max_pending_tasks`` if it is None or an int >= 1 (not a bool); else ValueError."""
+    if max_pending_tasks is None or (
+        isinstance(max_pending_tasks, int)
+        and not isinstance(max_pending_tasks, bool)
+        and max_pending_tasks >= 1
+    ):
+        return max_pending_tasks
+    raise ValueError(f"max_pending_tasks must be None or an int >= 1; got {max_pending_tasks!r}")
+
+
 @final
 class Dispatcher:
     """Deliver each response to the stream's handlers (inline or as tasks) or to a queue."""
@@ -45,10 +58,13 @@ class Dispatcher:
     __slots__ = (
         "_handler_errors",
         "_handlers",
+        "_limit",
+        "_max_pending_tasks",
         "_mode",
         "_on_handler_error",
         "_on_unhandled",
         "_queue",
+        "_room",
         "_tasks",
     )
 
@@ -59,6 +75,8 @@ class Dispatcher:
         queue: asyncio.Queue[Any] | None,
         on_handler_error: ErrorCallback | None,
         on_unhandled: Callable[[HandlerError], None],
+        *,
+        max_pending_tasks: int | None = 10_000,
     ) -> None:
         if mode not in DISPATCH_MODES:
             valid = ", ".join(repr(name) for name in DISPATCH_MODES)
@@ -67,6 +85,10 @@ class Dispatcher:
             raise TypeError(f"handlers must be a list, got {type(handlers).__name__}")
         if mode == _QUEUE and queue is None:
             raise ValueError("dispatch mode 'queue' needs a queue; got queue=None")
+        limit = _checked_limit(max_pending_tasks)
+        self._max_pending_tasks = limit
+        # One check for both settings: unbounded is a limit never reached.
+        self._limit: int = sys.maxsize if limit is None else limit
         self._mode: str = DISPATCH_MODES[DISPATCH_MODES.index(mode)]
         self._handlers = handlers
         self._queue = queue
@@ -75,6 +97,8 @@ class Dispatcher:
         self._handler_errors = 0
         # Task -> the response it handles; an entry leaves when its task is done.
         self._tasks: dict[asyncio.Future[Any], Any] = {}
+        # Resolved when the task count drops below the limit; shared by every waiter.
+        self._room: asyncio.Future[None] | None = None
 
     @property
     def mode(self) -> str:
@@ -90,6 +114,11 @@ class Dispatcher:
     def pending_tasks(self) -> int:
         """Handler and error-callback tasks not finished yet (task mode)."""
         return len(self._tasks)
+
+    @property
+    def max_pending_tasks(self) -> int | None:
+        """Tracked tasks at which ``dispatch`` makes the stream wait; None: no limit."""
+        return self._max_pending_tasks
 
     def dispatch(self, response: Any) -> Awaitable[None] | None:
         """Deliver one response; return an awaitable the caller must await, or None."""
@@ -116,6 +145,8 @@ class Dispatcher:
                     continue
                 if result is not None and (type(result) is CoroutineType or isawaitable(result)):
                     self._track(result, response, self._handler_done)
+            if len(self._tasks) >= self._limit:
+                return self._wait_for_room()
             return None
         queue: asyncio.Queue[Any] = self._queue  # type: ignore[assignment]
         try:
@@ -125,15 +156,32 @@ class Dispatcher:
         return None
 
     async def aclose(self) -> None:
-        """Cancel every tracked task and wait until all of them are done."""
+        """Cancel every tracked task, wait until all of them are done, release any waiter."""
         current = asyncio.current_task()
-        while True:
-            pending = [task for task in self._tasks if task is not current]
-            if not pending:
-                return
-            for task in pending:
-                task.cancel()
-            await asyncio.wait(pending)
+        try:
+            while True:
+                pending = [task for task in self._tasks if task is not current]
+                if not pending:
+                    return
+                for task in pending:
+                    task.cancel()
+                await asyncio.wait(pending)
+        finally:
+            self._release_room()
+
+    def _wait_for_room(self) -> Awaitable[None]:
+        room = self._room
+        if room is None:
+            room = self._room = asyncio.get_running_loop().create_future()
+        # Shielded: a cancelled waiter must not cancel the future other waiters share.
+        return asyncio.shield(room)
+
+    def _release_room(self) -> None:
+        room = self._room
+        if room is not None:
+            self._room = None
+            if not room.done():
+                room.set_result(None)
 
     async def _resume_inline(
         self,
@@ -215,6 +263,8 @@ class Dispatcher:
 
     def _handler_done(self, task: asyncio.Future[Any]) -> None:
         response = self._tasks.pop(task)
+        if self._room is not None and len(self._tasks) < self._limit:
+            self._release_room()
         if task.cancelled():
             return
         exc = task.exception()
@@ -224,6 +274,8 @@ class Dispatcher:
 
     def _callback_done(self, task: asyncio.Future[Any]) -> None:
         response = self._tasks.pop(task)
+        if self._room is not None and len(self._tasks) < self._limit:
+            self._release_room()
         if task.cancelled():
             return
         exc = task.exception()

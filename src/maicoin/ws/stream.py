@@ -62,7 +62,11 @@ class _Reconnect(Exception):
 
 
 class Stream:
-    """A MAX WebSocket stream: subscriptions, auth, handlers, reconnects and order books."""
+    """A MAX WebSocket stream: subscriptions, auth, handlers, reconnects and order books.
+
+    In ``dispatch="task"`` mode at most ``max_pending_tasks`` handler tasks are in flight
+    (None: no limit); at the limit the stream waits before reading the next frame.
+    """
 
     def __init__(
         self,
@@ -75,6 +79,7 @@ class Stream:
         auth_filters: Sequence[Filter | str] | None = None,
         dispatch: DispatchMode | str = "inline",
         response_queue: asyncio.Queue[Response] | None = None,
+        max_pending_tasks: int | None = 10_000,
         connect_factory: ConnectFactory | None = None,
         on_connected: LifecycleCallback | None = None,
         on_disconnected: LifecycleCallback | None = None,
@@ -109,6 +114,13 @@ class Stream:
         if response_queue is None and dispatch == "queue":
             response_queue = asyncio.Queue()
         self.response_queue: asyncio.Queue[Response] | None = response_queue
+        if max_pending_tasks is not None and (
+            type(max_pending_tasks) is not int or max_pending_tasks < 1
+        ):
+            raise ValueError(
+                f"max_pending_tasks must be None or an int >= 1; got {max_pending_tasks!r}"
+            )
+        self.max_pending_tasks: int | None = max_pending_tasks
         self.handlers: list[Handler] = []
         self.connect_factory: ConnectFactory = connect_factory or default_connect
         self.connect_options: dict[str, Any] = connect_options
@@ -270,6 +282,7 @@ class Stream:
             self.response_queue,
             self.on_handler_error,
             self._unhandled,
+            max_pending_tasks=self.max_pending_tasks,
         )
         self._dispatcher = dispatcher
         try:
