@@ -68,6 +68,7 @@ async def running(stream: Stream) -> AsyncIterator[asyncio.Task[None]]:
     try:
         yield task
     finally:
-        await stream.aclose()
+        # Bounded: a stream that cannot stop is a failure of its own, not a hung suite.
+        await asyncio.wait_for(stream.aclose(), 15)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 5)
