@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import random
@@ -102,14 +103,7 @@ class Stream:
             reconnect_policy if reconnect_policy is not None else ReconnectPolicy(enabled=reconnect)
         )
         if not reconnect and self.reconnect_policy.enabled:
-            self.reconnect_policy = ReconnectPolicy(
-                enabled=False,
-                max_retries=self.reconnect_policy.max_retries,
-                base_delay=self.reconnect_policy.base_delay,
-                max_delay=self.reconnect_policy.max_delay,
-                jitter=self.reconnect_policy.jitter,
-                healthy_after=self.reconnect_policy.healthy_after,
-            )
+            self.reconnect_policy = dataclasses.replace(self.reconnect_policy, enabled=False)
         self.dispatch: str = dispatch
         if response_queue is None and dispatch == "queue":
             response_queue = asyncio.Queue()
