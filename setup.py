@@ -12,7 +12,13 @@ HERE = Path(__file__).parent
 # because the package is not importable before it is built.
 _rule = runpy.run_path(str(HERE / "src" / "maicoin" / "ws" / "_extensions.py"))
 
-HOT_PATHS = ("_book_c", "_dispatch_c", "_receive_c")
+# Each compiled hot path: its module (beside its pure-Python twin) and its source in cext/.
+HOT_PATHS = (
+    "maicoin.ws._frames._book_c",
+    "maicoin.ws._frames._dispatch_c",
+    "maicoin.ws._frames._frame_path_c",
+    "maicoin.ws._io._receive_c",
+)
 
 
 def extensions() -> list[Extension]:
@@ -22,11 +28,13 @@ def extensions() -> list[Extension]:
     from Cython.Build import cythonize
 
     modules = [
-        Extension(f"maicoin.ws.{name}", [f"cext/{name}.pyx"], extra_compile_args=["-O3"])
+        Extension(name, [f"cext/{name.rsplit('.', 1)[1]}.pyx"], extra_compile_args=["-O3"])
         for name in HOT_PATHS
     ]
     return cythonize(
         modules,
+        # A .pxd is found by its module's name under src/ (``_frame_path_c.pxd``).
+        include_path=["src"],
         language_level=3,
         compiler_directives={
             "boundscheck": False,

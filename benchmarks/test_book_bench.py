@@ -23,8 +23,8 @@ from typing import Any, Protocol
 import order_book
 import pytest
 
-from maicoin.ws import _book_c, _book_py
-from maicoin.ws.decode import make_decoder
+from maicoin.ws._frames import _book_c, _book_py
+from maicoin.ws._frames.decode import make_decoder
 from maicoin.ws.response import Response
 from maicoin.ws.stats import StreamStats
 

@@ -18,7 +18,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from maicoin.ws import Channel, Event, OrderState, OrderType, Side
-from maicoin.ws.decode import make_decoder
+from maicoin.ws._frames.decode import make_decoder
 from maicoin.ws.market_status import Status
 
 # --- the pydantic reference models ----------------------------------------------------------

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from maicoin.ws import _dispatch_c, _dispatch_py
-from maicoin.ws._dispatch_py import Dispatcher, Handler
+from maicoin.ws._frames import _dispatch_c, _dispatch_py
+from maicoin.ws._frames._dispatch_py import Dispatcher, Handler
 from maicoin.ws.errors import HandlerError
 
 DISPATCHES = 10_000

@@ -1,7 +1,7 @@
 """Compiled local order book: one sorted C array of levels per side.
 
-Twin of ``maicoin.ws._book_py`` with the same behaviour (the tests drive both side by side);
-import it through ``maicoin.ws.book``. Each side is an array of slots sorted by an ascending
+Twin of ``maicoin.ws._frames._book_py`` with the same behaviour (the tests drive both side by side);
+import it through ``maicoin.ws._frames.book``. Each side is an array of slots sorted by an ascending
 key with the best level last, so updates near the top move few slots: bids are keyed by
 price, asks by the negated price. A slot keeps the parsed price and volume, the exact
 strings as sent and, once read, the cached ``Level`` tuple. ``BookKeeper`` feeds the books
@@ -16,7 +16,7 @@ cimport cython
 
 # One Level and BookResync class, one set of result constants and one wording of the resync
 # logs, whichever twin is selected.
-from maicoin.ws._book_py import (
+from maicoin.ws._frames.rules import (
     APPLIED, CLEARED, GAP, IGNORED, SNAPSHOT_EVENTS, STALE, VERSION_CHANGED, BookResync, Level,
     RESYNC_REASONS, malformed_frame, out_of_sequence,
 )

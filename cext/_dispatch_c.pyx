@@ -12,7 +12,8 @@ import types
 cimport cython
 from cpython.pyport cimport PY_SSIZE_T_MAX
 
-from .errors import HandlerError
+from maicoin.ws._frames.rules import DISPATCH_MODES, checked_dispatch_mode, checked_task_limit
+from maicoin.ws.errors import HandlerError
 
 cdef object aio_get_running_loop = asyncio.get_running_loop
 cdef object aio_current_task = asyncio.current_task
@@ -24,24 +25,11 @@ cdef object inspect_isawaitable = inspect.isawaitable
 cdef object CoroutineType = types.CoroutineType
 cdef object HandlerError_ = HandlerError
 
-DISPATCH_MODES = ("inline", "task", "queue")
-
 # Positions in DISPATCH_MODES (the mode names are never duplicated here).
 cdef enum:
     MODE_INLINE = 0
     MODE_TASK = 1
     MODE_QUEUE = 2
-
-
-cdef object checked_limit(object max_pending_tasks):
-    """``max_pending_tasks`` if it is None or an int >= 1 (not a bool); else ValueError."""
-    if max_pending_tasks is None or (
-        isinstance(max_pending_tasks, int)
-        and not isinstance(max_pending_tasks, bool)
-        and max_pending_tasks >= 1
-    ):
-        return max_pending_tasks
-    raise ValueError(f"max_pending_tasks must be None or an int >= 1; got {max_pending_tasks!r}")
 
 
 cdef inline bint is_awaitable(object value):
@@ -73,15 +61,13 @@ cdef class Dispatcher:
     def __init__(
         self, mode, handlers, queue, on_handler_error, on_unhandled, *, max_pending_tasks=10_000
     ):
-        if mode not in DISPATCH_MODES:
-            valid = ", ".join([repr(name) for name in DISPATCH_MODES])
-            raise ValueError(f"dispatch mode must be one of {valid}; got {mode!r}")
+        mode = checked_dispatch_mode(mode)
         if not isinstance(handlers, list):
             raise TypeError(f"handlers must be a list, got {type(handlers).__name__}")
         self._mode = DISPATCH_MODES.index(mode)
         if self._mode == MODE_QUEUE and queue is None:
             raise ValueError("dispatch mode 'queue' needs a queue; got queue=None")
-        limit = checked_limit(max_pending_tasks)
+        limit = checked_task_limit(max_pending_tasks)
         self._max_pending_tasks = limit
         self._limit = PY_SSIZE_T_MAX if limit is None else min(limit, PY_SSIZE_T_MAX)
         self._room = None

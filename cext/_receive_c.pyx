@@ -1,93 +1,27 @@
-"""The per-frame path, compiled: the twin of ``_receive_py`` (whose docstring describes it).
+"""Reading a connection into the per-frame path, compiled: twin of ``_receive_py``.
 
-Same behaviour; here ``FramePath.feed`` and the pull loop are C functions, every module-level
-lookup of the per-frame path is cached once in a C variable, and the wall clock is read with
-CPython's C clock instead of a call to ``time.time``.
+Same behaviour (its docstring describes both); here the receiver's per-frame callbacks and
+the pull loop are C functions that call the compiled ``FramePath.feed`` directly.
 """
 
 import asyncio
 import collections
-import logging
 
 cimport cython
-from cpython.time cimport time as wall_time
 
 from websockets.exceptions import ConnectionClosedOK
 
-from .channel import Channel
-from .errors import ValidationError
-from .response import Event
+from maicoin.ws._frames._frame_path_c cimport FramePath
 
-cdef object log = logging.getLogger("maicoin.ws")
-cdef object BOOK = Channel.BOOK
-cdef object ERROR = Event.ERROR
-cdef object ValidationError_ = ValidationError
+from maicoin.ws._io.rules import FRAMES_PER_TURN, FragmentJoiner
+
 cdef object ConnectionClosedOK_ = ConnectionClosedOK
 cdef object deque = collections.deque
 cdef object aio_get_running_loop = asyncio.get_running_loop
 cdef object aio_sleep = asyncio.sleep
-
-# Frames handled in one go before other tasks get a turn: a single read can carry thousands.
-cdef enum:
-    BATCH = 128
-
-FRAMES_PER_TURN = BATCH
-
-
-@cython.final
-@cython.auto_pickle(False)
-cdef class FramePath:
-    """Count, decode, keep the book and dispatch one frame (see ``_receive_py.FramePath``)."""
-
-    cdef object _decode
-    cdef object _stats
-    cdef object _apply_book
-    cdef object _dispatch
-    cdef object _request_resync
-    cdef object _on_error_response
-
-    def __init__(
-        self, *, decode, stats, apply_book, dispatch, request_resync, on_error_response
-    ):
-        self._decode = decode
-        self._stats = stats
-        self._apply_book = apply_book
-        self._dispatch = dispatch
-        self._request_resync = request_resync
-        self._on_error_response = on_error_response
-
-    cpdef object feed(self, object frame):
-        """Handle one frame; return an awaitable to await before the next frame, or None."""
-        cdef object stats = self._stats
-        cdef object response
-        cdef object pending
-        cdef object resync
-        cdef object event
-        stats.messages += 1
-        stats.bytes += len(frame)
-        stats.last_receive_time = wall_time()
-        try:
-            response = self._decode(frame)
-        except ValidationError_ as exc:
-            stats.decode_errors += 1
-            log.warning("dropped a frame that does not decode (%s): %.200r", exc, frame)
-            return None
-        # msgspec hands back the enum member itself for every known channel and event.
-        if response.channel is BOOK:
-            resync = self._apply_book(response)
-            if resync is not None:
-                self._request_resync(resync)
-        pending = self._dispatch(response)
-        event = response.event
-        if event is ERROR:
-            if pending is not None:
-                return self._error_after(pending, response)
-            self._on_error_response(response)
-        return pending
-
-    async def _error_after(self, pending, response):
-        await pending
-        self._on_error_response(response)
+cdef object FragmentJoiner_ = FragmentJoiner
+# Frames handled in one go before other tasks get a turn (the one value in ``_io.rules``).
+cdef Py_ssize_t BATCH = FRAMES_PER_TURN
 
 
 async def pull_frames(FramePath path, read):
@@ -118,7 +52,7 @@ cdef class PushReceiver:
     cdef object _binary
     cdef object _continuation
     cdef object _backlog
-    cdef object _fragments
+    cdef object _joiner
     cdef object _call_soon
     cdef object _new_batch_cb
     cdef Py_ssize_t _batch
@@ -147,7 +81,7 @@ cdef class PushReceiver:
         self._binary = binary_kind
         self._continuation = continuation_kind
         self._backlog = deque()
-        self._fragments = None
+        self._joiner = FragmentJoiner_()
         self._call_soon = aio_get_running_loop().call_soon
         self._new_batch_cb = self._new_batch
         self._batch = 0
@@ -193,7 +127,7 @@ cdef class PushReceiver:
         """Stop: later data frames are dropped (control frames still reach on_control)."""
         self._failed = True
         self._backlog.clear()
-        self._fragments = None
+        self._joiner.reset()
         self._stop_draining()
 
     def feed_later(self, payloads):
@@ -203,15 +137,12 @@ cdef class PushReceiver:
             self._start_draining(None)
 
     cdef void _fragment(self, object kind, object fin, object payload) except *:
-        if kind is not self._continuation:
-            self._fragments = [payload]
-        elif self._fragments is None:
-            return  # a continuation without a start: nothing to complete
-        else:
-            self._fragments.append(payload)
-        if fin:
-            payload = b"".join(self._fragments)
-            self._fragments = None
+        try:
+            payload = self._joiner.add(kind is not self._continuation, bool(fin), payload)
+        except ValueError as exc:
+            self._fail(exc)
+            return
+        if payload is not None:
             self._message(payload)
 
     cdef void _message(self, object payload) except *:

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from twins import compiled, twin_fixture
 
-from maicoin.ws import _book_py, book
+from maicoin.ws import book
 from maicoin.ws._extensions import NO_EXTENSIONS
+from maicoin.ws._frames import _book_py
 
 RESULTS = ("APPLIED", "STALE", "GAP", "VERSION_CHANGED", "CLEARED", "IGNORED")
 
 
-_book_c = compiled("_book_c")
+_book_c = compiled("_frames._book_c")
 
 
 impl = twin_fixture(

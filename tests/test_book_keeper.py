@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 from twins import compiled, twin_fixture
 
-from maicoin.ws import _book_py, book
+from maicoin.ws import book
+from maicoin.ws._frames import _book_py
+from maicoin.ws._frames.decode import make_decoder
 from maicoin.ws.channel import Channel
-from maicoin.ws.decode import make_decoder
 from maicoin.ws.response import Response
 from maicoin.ws.stats import StreamStats
 from maicoin.ws.subscription import Subscription
 
-_book_c = compiled("_book_c")
+_book_c = compiled("_frames._book_c")
 
 impl = twin_fixture(_book_c, _book_py)
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from twins import compiled
 
-from maicoin.ws import _book_py
+from maicoin.ws._frames import _book_py
 
-_book_c = compiled("_book_c")
+_book_c = compiled("_frames._book_c")
 pytestmark = pytest.mark.skipif(_book_c is None, reason="compiled module not built")
 
 BAD_TEXTS = ("", "x", "-1", "nan", "1_0", " 1")

@@ -13,11 +13,12 @@ import pytest
 from streamkit import FAST_RECONNECT, eventually, running
 from twins import compiled, twin_params
 
-from maicoin.ws import BookResync, Channel, Response, Stream, Subscription, _book_py
+from maicoin.ws import BookResync, Channel, Response, Stream, Subscription
 from maicoin.ws import stream as stream_module
+from maicoin.ws._frames import _book_py
 from maicoin.ws.testing import MaxSimulator
 
-_book_c = compiled("_book_c")
+_book_c = compiled("_frames._book_c")
 
 DEPTHS = {"btcusdt": 50, "ethusdt": 5}
 
@@ -179,6 +180,5 @@ async def test_many_faults_in_a_row_never_diverge(sim: MaxSimulator, book_impl: 
         await synced_for_a_while(stream, checker, frames=10)
     assert checker.mismatches == []
     assert stream.stats.resyncs == len(resyncs) == 4
-    # The fixture's keeper, and so its order books, really ran inside the Stream.
-    assert type(stream.book_keeper) is book_impl.BookKeeper
+    # The fixture's keeper really ran inside the Stream: it made the books of its twin.
     assert {type(book) for book in stream.books.values()} == {book_impl.OrderBook}

@@ -10,12 +10,12 @@ import frames
 import pytest
 
 from maicoin.ws import Channel, Filter, Stream, Subscription
-from maicoin.ws.cli_runner import Interrupt
-from maicoin.ws.cli_specs import SPEC_FORMS, SpecError, parse_filters, parse_subscription
-from maicoin.ws.decode import decode_response
-from maicoin.ws.liveview import LiveView, format_stats
-from maicoin.ws.recording import RecordingError, RecordingReader, RecordingWriter
-from maicoin.ws.replay import replay_recording
+from maicoin.ws._frames.decode import decode_response
+from maicoin.ws.cli.liveview import LiveView, format_stats
+from maicoin.ws.cli.recording import RecordingError, RecordingReader, RecordingWriter
+from maicoin.ws.cli.replay import replay_recording
+from maicoin.ws.cli.runner import Interrupt
+from maicoin.ws.cli.specs import SPEC_FORMS, SpecError, parse_filters, parse_subscription
 
 # -- subscription specs -----------------------------------------------------------------------
 
@@ -190,7 +190,10 @@ def test_live_view_shows_the_book_trades_ticker_and_kline() -> None:
     ):
         response = decode_response(text)
         if response.channel == "book":
-            stream.book_keeper.apply(response)
+            assert response.market is not None and response.last_update_id is not None
+            stream.books[response.market].apply_snapshot(
+                response.asks, response.bids, response.last_update_id, response.version or 0
+            )
         view(response)
     screen = "\n".join(view.screen("header"))
     assert "book btcusdt  synced  li 1005  v 7" in screen

@@ -19,7 +19,7 @@ from maicoin.ws import (
     Side,
     ValidationError,
 )
-from maicoin.ws.decode import decode_response, make_decoder
+from maicoin.ws._frames.decode import decode_response, make_decoder
 from maicoin.ws.market_status import Status
 
 T123 = datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)  # 1700000000123

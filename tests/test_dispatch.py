@@ -10,11 +10,11 @@ from typing import Any, Protocol
 import pytest
 from twins import compiled, twin_fixture
 
-from maicoin.ws import _dispatch_py
-from maicoin.ws._dispatch_py import Dispatcher, ErrorCallback, Handler
+from maicoin.ws._frames import _dispatch_py
+from maicoin.ws._frames._dispatch_py import Dispatcher, ErrorCallback, Handler
 from maicoin.ws.errors import HandlerError
 
-_dispatch_c = compiled("_dispatch_c")
+_dispatch_c = compiled("_frames._dispatch_c")
 
 
 class MakeDispatcher(Protocol):

@@ -11,8 +11,9 @@ import pytest
 from streamkit import FAST_RECONNECT, eventually, running, use_transport
 from twins import compiled, twin_params
 
-from maicoin.ws import Channel, Response, Stream, Subscription, _dispatch_py
+from maicoin.ws import Channel, Response, Stream, Subscription
 from maicoin.ws import stream as stream_module
+from maicoin.ws._frames import _dispatch_py
 from maicoin.ws.testing import MaxSimulator
 
 LIMIT = 5
@@ -21,7 +22,7 @@ LIMIT = 5
 SLACK = 3
 
 
-@pytest.fixture(params=twin_params(compiled("_dispatch_c"), _dispatch_py))
+@pytest.fixture(params=twin_params(compiled("_frames._dispatch_c"), _dispatch_py))
 def dispatcher_impl(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     module: ModuleType = request.param
     monkeypatch.setattr(stream_module, "Dispatcher", module.Dispatcher)

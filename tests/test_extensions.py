@@ -12,19 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from maicoin.ws import dispatch
 from maicoin.ws._extensions import ENV_VAR, NO_EXTENSIONS, env_flag, extensions_disabled
+from maicoin.ws._frames import dispatch
 
 # Each selector module and the compiled module it should pick in a normal install.
 SELECTORS = {
-    "maicoin.ws.dispatch": "maicoin.ws._dispatch_c",
-    "maicoin.ws.book": "maicoin.ws._book_c",
-    "maicoin.ws.frame_path": "maicoin.ws._receive_c",
+    "maicoin.ws._frames.book": "maicoin.ws._frames._book_c",
+    "maicoin.ws._frames.dispatch": "maicoin.ws._frames._dispatch_c",
+    "maicoin.ws._frames.frame_path": "maicoin.ws._frames._frame_path_c",
+    "maicoin.ws._io.receive": "maicoin.ws._io._receive_c",
+    # The public face of the book follows its selector.
+    "maicoin.ws.book": "maicoin.ws._frames._book_c",
 }
 
 
 def selector_params() -> list[object]:
-    return [pytest.param(name, id=name.rsplit(".", 1)[1]) for name in SELECTORS]
+    return [pytest.param(name, id=name.removeprefix("maicoin.ws.")) for name in SELECTORS]
 
 
 @pytest.mark.parametrize(
@@ -62,7 +65,7 @@ def test_dispatch_c_loaded() -> None:
     """Fails when a normal install runs without the compiled dispatcher."""
     if NO_EXTENSIONS:
         pytest.skip(f"{ENV_VAR} is set or the interpreter is not CPython")
-    compiled = importlib.import_module("maicoin.ws._dispatch_c")
+    compiled = importlib.import_module("maicoin.ws._frames._dispatch_c")
     assert dispatch.IMPLEMENTATION == "c"
     assert dispatch.Dispatcher is compiled.Dispatcher
 
@@ -77,7 +80,7 @@ def test_selector_picks_compiled_module(selector: str) -> None:
 
 def _implementations_in_subprocess(selectors: list[str], flag: str | None) -> dict[str, str]:
     """Import the selectors in a fresh interpreter with the opt-out variable as given."""
-    source_root = Path(dispatch.__file__).resolve().parents[2]
+    source_root = Path(dispatch.__file__).resolve().parents[3]
     env = {key: value for key, value in os.environ.items() if key != ENV_VAR}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source_root), env.get("PYTHONPATH")]))
     if flag is not None:

@@ -9,9 +9,9 @@ from websockets.datastructures import Headers
 from websockets.exceptions import InvalidStatus
 from websockets.http11 import Response as HTTPResponse
 
+from maicoin.ws._io.connect import retry_after
 from maicoin.ws.ratelimit import RequestRateLimiter
 from maicoin.ws.reconnect import ReconnectPolicy
-from maicoin.ws.transport import retry_after
 
 
 def test_policy_defaults_match_the_documented_signature() -> None:

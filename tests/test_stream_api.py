@@ -66,7 +66,7 @@ def test_attributes_and_dispatch_modes() -> None:
     assert isinstance(queue_stream.response_queue, asyncio.Queue)
     bounded: asyncio.Queue[ws.Response] = asyncio.Queue(maxsize=3)
     assert Stream(dispatch="queue", response_queue=bounded).response_queue is bounded
-    with pytest.raises(ValueError, match="inline, task, queue"):
+    with pytest.raises(ValueError, match="'inline', 'task', 'queue'"):
         Stream(dispatch="threads")
 
 
@@ -172,7 +172,7 @@ def test_no_pydantic_at_run_time() -> None:
 
     code = (
         "import sys, maicoin.ws, maicoin.ws.testing, maicoin.ws.cli\n"
-        "from maicoin.ws.decode import decode_response\n"
+        "from maicoin.ws._frames.decode import decode_response\n"
         'decode_response(b\'{"e":"update","c":"book","M":"btcusdt","T":1700000000000}\')\n'
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
     )

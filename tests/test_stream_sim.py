@@ -22,13 +22,13 @@ from maicoin.ws import (
     Response,
     Stream,
     Subscription,
-    _dispatch_py,
 )
 from maicoin.ws import stream as stream_module
+from maicoin.ws._frames import _dispatch_py
 from maicoin.ws.testing import Faults, ManualClock, MaxSimulator
 
 try:
-    from maicoin.ws import _dispatch_c
+    from maicoin.ws._frames import _dispatch_c
 except ImportError:  # pragma: no cover - pure-Python build
     _dispatch_c = None  # type: ignore[assignment]
 
@@ -322,13 +322,13 @@ async def test_rejected_credentials_are_permanent(
 def record_backoff(stream: Stream, monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record each backoff delay the stream asks for, and sleep only 1 ms instead."""
     slept: list[float] = []
-    real_sleep = stream._sleep
+    real_sleep = stream._session._sleep
 
     async def record(delay: float) -> None:
         slept.append(delay)
         await real_sleep(0.001)
 
-    monkeypatch.setattr(stream, "_sleep", record)
+    monkeypatch.setattr(stream._session, "_sleep", record)
     return slept
 
 

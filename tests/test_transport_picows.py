@@ -15,13 +15,13 @@ import pytest
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
 
 from maicoin.ws import Channel, Request, Subscription
+from maicoin.ws._io.connect import retry_after
 from maicoin.ws.testing import MaxSimulator
-from maicoin.ws.transport import retry_after
 
 picows = pytest.importorskip("picows")
 from streamkit import eventually  # noqa: E402
 
-from maicoin.ws.transport_picows import PicowsConnection, _Settings, picows_connect  # noqa: E402
+from maicoin.ws._io.picows import PicowsConnection, _Settings, picows_connect  # noqa: E402
 
 TICKER = Subscription(channel=Channel.TICKER, market="btcusdt")
 BOOK = Subscription(channel=Channel.BOOK, market="btcusdt", depth=5)

@@ -1,4 +1,5 @@
-"""The per-frame path in both implementations: FramePath, pull_frames and PushReceiver."""
+"""The per-frame path and the receive loop in both implementations: FramePath, pull_frames
+and PushReceiver (each test gets the compiled pair, then the pure-Python pair)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,12 +16,27 @@ from twins import compiled, twin_fixture
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import Close, Frame, Opcode
 
-from maicoin.ws import Channel, Event, Response, _receive_py, frame_path
+from maicoin.ws import Channel, Event, Response
 from maicoin.ws._extensions import NO_EXTENSIONS
-from maicoin.ws.decode import make_decoder
+from maicoin.ws._frames import _frame_path_py, frame_path
+from maicoin.ws._frames.decode import make_decoder
+from maicoin.ws._io import _receive_py, receive, rules
 from maicoin.ws.stats import StreamStats
 
-_receive_c = compiled("_receive_c")
+_frame_path_c = compiled("_frames._frame_path_c")
+_receive_c = compiled("_io._receive_c")
+
+
+def _pair(path_module: ModuleType | None, receive_module: ModuleType | None) -> Any:
+    """One implementation of the whole path: its FramePath with its receive loop."""
+    if path_module is None or receive_module is None:
+        return None
+    return SimpleNamespace(
+        FramePath=path_module.FramePath,
+        PushReceiver=receive_module.PushReceiver,
+        pull_frames=receive_module.pull_frames,
+    )
+
 
 BOOK_UPDATE = (
     b'{"c":"book","e":"update","M":"btcusdt","a":[["100.5","0"]],"b":[["99.5","2"]],'
@@ -40,7 +56,7 @@ def trade(n: int) -> bytes:
     )
 
 
-impl = twin_fixture(_receive_c, _receive_py)
+impl = twin_fixture(_pair(_frame_path_c, _receive_c), _pair(_frame_path_py, _receive_py))
 
 
 @dataclass
@@ -337,7 +353,7 @@ async def test_close_drops_the_backlog_and_later_frames(impl: ModuleType) -> Non
 
 
 async def test_a_long_burst_lets_other_tasks_run_between_turns(impl: ModuleType) -> None:
-    per_turn = impl.FRAMES_PER_TURN
+    per_turn = rules.FRAMES_PER_TURN
     parts, flow = Parts(), Flow()
     receiver = flow.receiver(impl, parts.path(impl))
     seen_by_other_task: list[int] = []
@@ -368,15 +384,16 @@ async def test_early_messages_go_first(impl: ModuleType) -> None:
     assert parts.prices() == ["0", "1", "2", "3"]
 
 
-def test_both_implementations_take_the_same_number_of_frames_per_turn() -> None:
-    if _receive_c is None:
-        pytest.skip("compiled module not built")
-    assert _receive_c.FRAMES_PER_TURN == _receive_py.FRAMES_PER_TURN
+def test_both_implementations_take_the_one_number_of_frames_per_turn() -> None:
+    # The compiled loop reads its batch size from the shared rules module at import.
+    assert _receive_py.FRAMES_PER_TURN is rules.FRAMES_PER_TURN
 
 
 def test_the_compiled_path_is_selected_in_a_normal_install() -> None:
     if NO_EXTENSIONS:
         pytest.skip("extensions disabled on purpose")
-    assert _receive_c is not None, "maicoin.ws._receive_c did not build or load"
-    assert frame_path.IMPLEMENTATION == "c"
-    assert frame_path.FramePath is _receive_c.FramePath
+    assert _frame_path_c is not None, "maicoin.ws._frames._frame_path_c did not build or load"
+    assert _receive_c is not None, "maicoin.ws._io._receive_c did not build or load"
+    assert frame_path.IMPLEMENTATION == "c" and receive.IMPLEMENTATION == "c"
+    assert frame_path.FramePath is _frame_path_c.FramePath
+    assert receive.PushReceiver is _receive_c.PushReceiver

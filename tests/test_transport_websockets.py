@@ -11,14 +11,15 @@ from streamkit import eventually
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosedError
 
-from maicoin.ws import Channel, Request, Response, Subscription, transport_websockets
-from maicoin.ws.books import BookKeeper
-from maicoin.ws.decode import make_decoder
-from maicoin.ws.frame_path import FramePath
+from maicoin.ws import Channel, Request, Response, Subscription
+from maicoin.ws._frames.decode import make_decoder
+from maicoin.ws._frames.frame_path import FramePath
+from maicoin.ws._io import websockets_push
+from maicoin.ws._io.connect import default_connect
+from maicoin.ws._io.websockets_push import PushClientConnection, push_supported
+from maicoin.ws.book import BookKeeper
 from maicoin.ws.stats import StreamStats
 from maicoin.ws.testing import MaxSimulator
-from maicoin.ws.transport import default_connect
-from maicoin.ws.transport_websockets import PushClientConnection, push_supported
 
 TICKER = Subscription(channel=Channel.TICKER, market="btcusdt")
 
@@ -120,7 +121,7 @@ def test_push_path_only_on_tested_websockets_releases() -> None:
 async def test_an_untested_websockets_release_reads_with_recv(
     sim: MaxSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transport_websockets, "push_supported", lambda: push_supported("99.0"))
+    monkeypatch.setattr(websockets_push, "push_supported", lambda: push_supported("99.0"))
     collected = Collected()
     async with default_connect(sim.uri) as connection:
         await connection.send(Request.subscribe([TICKER]).message())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .balance import Balance
-from .books import BookResync
+from .book import BookResync
 from .channel import Channel
 from .errors import (
     AuthenticationError,

@@ -1,34 +1,29 @@
-"""The local order books and their keeper: compiled unless extensions are disabled."""
+"""The local order book: one per subscribed ``book`` market, read through ``stream.books``.
+
+``OrderBook`` is the compiled book unless extensions are disabled (``IMPLEMENTATION`` says
+which); the result constants are what ``apply_snapshot``/``apply_update`` return.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from maicoin.ws._extensions import NO_EXTENSIONS
-
-if TYPE_CHECKING or NO_EXTENSIONS:
-    from maicoin.ws import _book_py as _impl
-else:
-    try:
-        from maicoin.ws import _book_c as _impl
-    except ImportError:  # pragma: no cover - a build without the extension
-        from maicoin.ws import _book_py as _impl
-
-IMPLEMENTATION = "c" if _impl.__name__.endswith("_c") else "py"
-"""``"c"`` when the compiled book is in use, ``"py"`` for the pure-Python twin."""
-
-OrderBook = _impl.OrderBook
-BookKeeper = _impl.BookKeeper
-BookResync = _impl.BookResync
-Level = _impl.Level
-APPLIED, STALE, GAP = _impl.APPLIED, _impl.STALE, _impl.GAP
-VERSION_CHANGED, CLEARED, IGNORED = _impl.VERSION_CHANGED, _impl.CLEARED, _impl.IGNORED
+from ._frames.book import IMPLEMENTATION, BookKeeper, OrderBook
+from ._frames.rules import (
+    APPLIED,
+    CLEARED,
+    GAP,
+    IGNORED,
+    STALE,
+    VERSION_CHANGED,
+    BookResync,
+    Level,
+)
 
 __all__ = (
     "APPLIED",
     "CLEARED",
     "GAP",
     "IGNORED",
+    "IMPLEMENTATION",
     "STALE",
     "VERSION_CHANGED",
     "BookKeeper",

@@ -5,10 +5,7 @@ Every message names what was wrong; none ever contains an API secret.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .response import Response
+from typing import Any
 
 
 class MaxWSError(Exception):
@@ -37,7 +34,8 @@ class HandlerError(MaxWSError):
 
     def __init__(self, exc: BaseException, response: Any) -> None:
         super().__init__(f"handler raised {type(exc).__name__}: {exc}")
-        self.response: Response | Any = response
+        # A Response, typed loosely so this module imports no model (no import cycle).
+        self.response: Any = response
         self.__cause__ = exc
 
 

@@ -15,19 +15,20 @@ import os
 import resource
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from functools import partial
 from typing import Any
 
-from ..books import BookKeeper
+from .._event_loop import loop_factory
+from .._frames.decode import make_decoder
+from .._io.connect import default_connect
+from ..book import BookKeeper, OrderBook
 from ..channel import Channel
-from ..decode import make_decoder
 from ..reconnect import ReconnectPolicy
 from ..response import Response
 from ..stats import StreamStats
 from ..stream import Stream
 from ..subscription import Subscription
-from ..transport import default_connect
 from .config import QUEUE_SIZE, STREAM_MODES, RunConfig
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -125,7 +126,7 @@ async def run_bare_websockets(config: RunConfig) -> dict[str, Any]:
                 work(await recv(decode=False))
         except ConnectionClosedOK:
             pass
-    return tally.report() | _book_report(keeper, config)
+    return tally.report() | _book_report(None if keeper is None else keeper.books, config)
 
 
 async def run_bare_picows(config: RunConfig) -> dict[str, Any]:
@@ -149,7 +150,7 @@ async def run_bare_picows(config: RunConfig) -> dict[str, Any]:
     request = {"action": "sub", "id": "bench", "subscriptions": [config.subscription]}
     transport.send(text, json.dumps(request).encode())
     await transport.wait_disconnected()
-    return tally.report() | _book_report(keeper, config)
+    return tally.report() | _book_report(None if keeper is None else keeper.books, config)
 
 
 async def run_stream(config: RunConfig) -> dict[str, Any]:
@@ -204,7 +205,7 @@ async def run_stream(config: RunConfig) -> dict[str, Any]:
                 await asyncio.wait_for(asyncio.shield(tally.done), 10)
             consumer.cancel()
     stats = stream.stats
-    report = tally.report() | _book_report(stream.book_keeper, config)
+    report = tally.report() | _book_report(stream.books, config)
     return report | {
         "resyncs": stats.resyncs,
         "decode_errors": stats.decode_errors,
@@ -236,10 +237,10 @@ async def _consume(queue: asyncio.Queue[Response], count: Callable[[object], Non
         count(await get())
 
 
-def _book_report(keeper: BookKeeper | None, config: RunConfig) -> dict[str, Any]:
-    if keeper is None:
+def _book_report(books: Mapping[str, OrderBook] | None, config: RunConfig) -> dict[str, Any]:
+    if books is None:
         return {"book": None, "synced": None}
-    book = keeper.books[config.market]
+    book = books[config.market]
     return {
         "synced": book.synced,
         "book": {
@@ -259,12 +260,9 @@ def measure(config: RunConfig) -> dict[str, Any]:
         main = run_bare_picows
     else:
         main = run_bare_websockets
-    if config.loop == "uvloop":
-        import uvloop
-
-        factory: Callable[[], asyncio.AbstractEventLoop] | None = uvloop.new_event_loop
-    else:
-        factory = None
+    factory = loop_factory(use_uvloop=config.loop == "uvloop")
+    if config.loop == "uvloop" and factory is None:
+        raise RuntimeError("the uvloop rows need uvloop: pip install uvloop")
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main(config))
 

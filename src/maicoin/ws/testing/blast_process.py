@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Any
 
+from .._event_loop import loop_factory
 from .blast import BLAST_PATH
 from .blast_stream import BlastStream, blast_stream, frame_chunks
 
@@ -36,12 +37,8 @@ def main(argv: list[str]) -> int:
         report({"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
         return 1
     threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(_serve(stream, chunks, options))
-    else:
-        uvloop.run(_serve(stream, chunks, options))
+    with asyncio.Runner(loop_factory=loop_factory(use_uvloop=True)) as runner:
+        runner.run(_serve(stream, chunks, options))
     return 0
 
 

@@ -1,0 +1,36 @@
+"""What the exchange's ``error`` frames mean for the stream: which end it, which reconnect.
+
+MAX error codes that no reconnect can cure are a bad key or signature (E-1006) and a nonce
+out of window (E-1007: the local clock is wrong). A reused nonce (E-1012) is cured by the
+next connection's fresh nonce. Anything else is logged and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from ..errors import AuthenticationError
+from ..response import Response
+
+__all__ = ["PERMANENT_AUTH_CODES", "RETRY_AUTH_CODES", "Reconnect", "check_error_response"]
+
+log = logging.getLogger("maicoin.ws")
+
+PERMANENT_AUTH_CODES: Final = ("E-1006", "E-1007")
+RETRY_AUTH_CODES: Final = ("E-1012",)
+
+
+class Reconnect(Exception):
+    """Leave the current connection and reconnect (internal, never seen by users)."""
+
+
+def check_error_response(response: Response) -> None:
+    """React to one ``error`` frame: raise to end the stream or the connection, else log."""
+    errors = response.errors or []
+    text = "; ".join(errors)
+    if any(e.startswith(PERMANENT_AUTH_CODES) for e in errors):
+        raise AuthenticationError(f"MAX refused authentication: {text}")
+    if any(e.startswith(RETRY_AUTH_CODES) for e in errors):
+        raise Reconnect(f"MAX rejected the auth nonce ({text}); reconnecting with a fresh one")
+    log.warning("MAX error response (request id %s): %s", response.id, text)

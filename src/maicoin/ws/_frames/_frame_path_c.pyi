@@ -1,0 +1,20 @@
+"""Type stub of the compiled per-frame path; it behaves exactly like ``_frame_path_py``."""
+
+from collections.abc import Awaitable, Callable
+from typing import Any, final
+
+from ..response import Response
+
+@final
+class FramePath:
+    def __init__(
+        self,
+        *,
+        decode: Callable[[bytes | str], Response],
+        stats: Any,
+        apply_book: Callable[[Response], Any],
+        dispatch: Callable[[Response], Awaitable[Any] | None],
+        request_resync: Callable[[Any], None],
+        on_error_response: Callable[[Response], None],
+    ) -> None: ...
+    def feed(self, frame: bytes | str) -> Awaitable[Any] | None: ...

@@ -1,0 +1,89 @@
+"""The per-frame path, pure-Python twin of ``_frame_path_c``: count, decode, book, dispatch.
+
+``FramePath.feed(frame)`` is the whole path of one frame; it returns an awaitable when the
+dispatcher needs one awaited before the next frame (an async inline handler, a full bounded
+queue), else None. It knows no transport: the I/O layer (``maicoin.ws._io.receive``) reads
+the frames and feeds them in.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final, final
+
+from ..channel import Channel
+from ..errors import ValidationError
+from ..response import Event, Response
+
+__all__ = ["FramePath"]
+
+log = logging.getLogger("maicoin.ws")
+_BOOK: Final = Channel.BOOK
+_ERROR: Final = Event.ERROR
+
+
+@final
+class FramePath:
+    """Count, decode, keep the book and dispatch one frame.
+
+    ``decode`` raises ``ValidationError`` for a frame that does not decode: it is counted in
+    ``stats.decode_errors``, logged and skipped. ``apply_book(response)`` gets every ``book``
+    frame and may return a resync request for ``request_resync``. ``on_error_response`` sees
+    every ``error`` frame after its handlers and may raise to end the connection.
+    """
+
+    __slots__ = (
+        "_apply_book",
+        "_decode",
+        "_dispatch",
+        "_on_error_response",
+        "_request_resync",
+        "_stats",
+    )
+
+    def __init__(
+        self,
+        *,
+        decode: Callable[[bytes | str], Response],
+        stats: Any,
+        apply_book: Callable[[Response], Any],
+        dispatch: Callable[[Response], Awaitable[Any] | None],
+        request_resync: Callable[[Any], None],
+        on_error_response: Callable[[Response], None],
+    ) -> None:
+        self._decode = decode
+        self._stats = stats
+        self._apply_book = apply_book
+        self._dispatch = dispatch
+        self._request_resync = request_resync
+        self._on_error_response = on_error_response
+
+    def feed(self, frame: bytes | str) -> Awaitable[Any] | None:
+        """Handle one frame; return an awaitable to await before the next frame, or None."""
+        stats = self._stats
+        stats.messages += 1
+        stats.bytes += len(frame)
+        stats.last_receive_time = time.time()
+        try:
+            response = self._decode(frame)
+        except ValidationError as exc:
+            stats.decode_errors += 1
+            log.warning("dropped a frame that does not decode (%s): %.200r", exc, frame)
+            return None
+        # msgspec hands back the enum member itself for every known channel and event.
+        if response.channel is _BOOK:
+            resync = self._apply_book(response)
+            if resync is not None:
+                self._request_resync(resync)
+        pending = self._dispatch(response)
+        if response.event is _ERROR:
+            if pending is not None:
+                return self._error_after(pending, response)
+            self._on_error_response(response)
+        return pending
+
+    async def _error_after(self, pending: Awaitable[Any], response: Response) -> None:
+        await pending
+        self._on_error_response(response)

@@ -1,0 +1,129 @@
+"""What both twins of each frame-path stage follow, defined once and owned by neither.
+
+The book's result codes, ``Level`` and ``BookResync`` and the wording of its resync logs;
+the dispatcher's modes and its task-limit rule. The compiled modules import these names, so
+a value can never differ between ``_x_c`` and ``_x_py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+if TYPE_CHECKING:
+    from ..response import Response
+    from ..stats import StreamStats
+
+__all__ = [
+    "APPLIED",
+    "CLEARED",
+    "DISPATCH_MODES",
+    "GAP",
+    "IGNORED",
+    "RESYNC_REASONS",
+    "SNAPSHOT_EVENTS",
+    "STALE",
+    "VERSION_CHANGED",
+    "BookResync",
+    "Level",
+    "checked_dispatch_mode",
+    "checked_task_limit",
+    "malformed_frame",
+    "out_of_sequence",
+]
+
+log = logging.getLogger("maicoin.ws")
+
+# ---------------------------------------------------------------- the order book
+APPLIED = 0
+"""The snapshot or update was applied; the book is synced."""
+STALE = 1
+"""The update was entirely old (its ``li`` <= the local ``li``) and was dropped."""
+GAP = 2
+"""The update does not cover the local ``li + 1``: the book was invalidated."""
+VERSION_CHANGED = 3
+"""The update's version differs from the snapshot's: the book was invalidated."""
+CLEARED = 4
+"""The snapshot was empty: the book was cleared and waits for the next snapshot."""
+IGNORED = 5
+"""An update arrived while the book was not synced (waiting for a snapshot)."""
+
+# The exchange's documentation once spelt the event "snaptshot"; treat it as a snapshot.
+SNAPSHOT_EVENTS: Final = frozenset({"snapshot", "snaptshot"})
+
+
+class Level(NamedTuple):
+    """One price level: floats for arithmetic, the exact strings as sent for decimals."""
+
+    price: float
+    volume: float
+    price_text: str
+    volume_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BookResync:
+    """Why a book was resubscribed: passed to ``on_book_resync``."""
+
+    market: str
+    reason: str
+    """"gap", "version_changed" or "invalid_level"."""
+    last_update_id: int
+    """The local book's last update id when the problem was seen."""
+    first_update_id: int | None = None
+    """The offending update's ``fi`` (None for a malformed frame)."""
+
+
+RESYNC_REASONS: Final = {GAP: "gap", VERSION_CHANGED: "version_changed"}
+
+
+def malformed_frame(
+    stats: StreamStats, market: str, last_update_id: int, exc: ValueError
+) -> BookResync:
+    """Count and log a frame the book refused; the book asks for a resync."""
+    stats.decode_errors += 1
+    log.warning("book %s: malformed frame, resyncing: %s", market, exc)
+    stats.resyncs += 1
+    return BookResync(market, "invalid_level", last_update_id)
+
+
+def out_of_sequence(
+    stats: StreamStats, market: str, reason: str, last_update_id: int, response: Response
+) -> BookResync:
+    """Count and log a gap or version change; the book asks for a resync."""
+    stats.resyncs += 1
+    log.warning(
+        "book %s: %s at update %s-%s (local %d); resubscribing",
+        market,
+        reason,
+        response.first_update_id,
+        response.last_update_id,
+        last_update_id,
+    )
+    return BookResync(market, reason, last_update_id, response.first_update_id)
+
+
+# ---------------------------------------------------------------- the dispatcher
+DISPATCH_MODES: Final = ("inline", "task", "queue")
+"""``inline``: handlers in order before the next frame; ``task``: async handlers as tasks;
+``queue``: responses put on a queue."""
+
+
+def checked_dispatch_mode(mode: object) -> str:
+    """``mode`` as the canonical mode string, or ValueError naming the valid ones."""
+    if isinstance(mode, str) and mode in DISPATCH_MODES:
+        return DISPATCH_MODES[DISPATCH_MODES.index(mode)]
+    valid = ", ".join(repr(name) for name in DISPATCH_MODES)
+    raise ValueError(f"dispatch must be one of {valid}; got {mode!r}")
+
+
+def checked_task_limit(max_pending_tasks: object) -> int | None:
+    """``max_pending_tasks`` if it is None or an int >= 1 (not a bool); else ValueError."""
+    if max_pending_tasks is None or (
+        isinstance(max_pending_tasks, int)
+        and not isinstance(max_pending_tasks, bool)
+        and max_pending_tasks >= 1
+    ):
+        return max_pending_tasks
+    raise ValueError(f"max_pending_tasks must be None or an int >= 1; got {max_pending_tasks!r}")

@@ -1,0 +1,339 @@
+"""The fast transport: picows, a Cython WebSocket client (``pip install 'maicoin-ws[fast]'``).
+
+``Stream(connect_factory=picows_connect)`` keeps the whole Stream API; the difference is
+where frames go. picows hands every frame to a synchronous callback; the stream's compiled
+per-frame path runs right inside it (decode, book, sync handlers), with no ``await`` per
+frame. An async inline handler or a full bounded queue pauses reading and the frames after
+it wait in order (see ``_io.receive.PushReceiver``).
+
+The connection still offers ``send``/``recv``/``close``, so it works as any
+``connect_factory`` connection, and the websockets keywords of the user's guide mean the
+same thing here:
+
+- ``ping_interval`` (default 20 s; None: no pings) and ``ping_timeout`` (default 20 s):
+  picows pings periodically and drops the connection when a pong is late. It waits for each
+  pong before the next pause, so the pause is ``max(ping_interval - ping_timeout,
+  ping_timeout)`` and a ping goes out every ``ping_interval`` s when ``ping_timeout`` is at
+  most half of it, every ``2 * ping_timeout`` s otherwise (MAX wants one within 130 s).
+- ``close_timeout`` (default 10 s), ``open_timeout`` (default 10 s), ``max_size`` (default
+  1 MiB, None: 2**63 - 1), ``max_queue`` (frames buffered for ``recv()`` before reading
+  pauses; default 16), ``ssl`` (an ``SSLContext``), ``additional_headers``,
+  ``compression=None`` (picows never compresses).
+- Any other keyword goes to ``picows.ws_connect`` unchanged (``read_buffer_init_size``,
+  ``proxy``, ...).
+
+TLS: a ``wss://`` URI is verified against the system's trust store
+(``ssl.create_default_context()``) unless you pass your own context. Closing behaves as with
+websockets: a close frame with code 1000 or 1001 is a clean close (``ConnectionClosedOK``),
+anything else, an abort or a missing pong is ``ConnectionClosedError``, and an HTTP 429
+handshake refusal raises picows' ``WSInvalidStatusError``, whose ``Retry-After`` the stream
+honours like websockets' ``InvalidStatus``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Final
+
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
+from websockets.frames import Close
+
+try:
+    from picows import (
+        WSAutoPingStrategy,
+        WSCloseCode,
+        WSListener,
+        WSMsgType,
+        WSTransport,
+        ws_connect,
+    )
+except ImportError as exc:  # pragma: no cover - only without the extra
+    raise ImportError("the picows transport needs picows: pip install 'maicoin-ws[fast]'") from exc
+
+from .._frames.frame_path import FramePath
+from .push import failure_slot, push_until_closed
+from .receive import PushReceiver
+from .rules import FragmentJoiner
+
+__all__ = ["PicowsConnection", "picows_connect"]
+
+DEFAULT_PING_INTERVAL: Final = 20.0
+DEFAULT_PING_TIMEOUT: Final = 20.0
+DEFAULT_CLOSE_TIMEOUT: Final = 10.0
+DEFAULT_OPEN_TIMEOUT: Final = 10.0
+DEFAULT_MAX_SIZE: Final = 2**20
+DEFAULT_MAX_QUEUE: Final = 16
+_CLEAN_CODES: Final = frozenset({1000, 1001})
+_TEXT: Final = WSMsgType.TEXT
+_BINARY: Final = WSMsgType.BINARY
+_CONTINUATION: Final = WSMsgType.CONTINUATION
+
+
+def picows_connect(
+    uri: str, **connect_options: Any
+) -> AbstractAsyncContextManager[PicowsConnection]:
+    """Open a picows connection to ``uri``; the context manager closes it on exit.
+
+    Takes the websockets keywords of the user's guide (``ping_interval``, ``ping_timeout``,
+    ``close_timeout``, ``open_timeout``, ``max_size``, ``max_queue``, ``ssl``,
+    ``additional_headers``, ``compression=None``), as the ``maicoin.ws._io.picows`` module
+    docstring describes; any other keyword goes to ``picows.ws_connect``. A bad value raises
+    here, before any connection is attempted.
+    """
+    settings = _Settings(uri, connect_options)
+    return _opened(uri, settings)
+
+
+class _Settings:
+    """websockets-style keywords translated to picows' ``ws_connect`` arguments."""
+
+    def __init__(self, uri: str, options: dict[str, Any]) -> None:
+        options = dict(options)
+        ping_interval = options.pop("ping_interval", DEFAULT_PING_INTERVAL)
+        ping_timeout = options.pop("ping_timeout", DEFAULT_PING_TIMEOUT)
+        self.close_timeout: float | None = options.pop("close_timeout", DEFAULT_CLOSE_TIMEOUT)
+        self.open_timeout: float | None = options.pop("open_timeout", DEFAULT_OPEN_TIMEOUT)
+        max_size = options.pop("max_size", DEFAULT_MAX_SIZE)
+        max_queue = options.pop("max_queue", DEFAULT_MAX_QUEUE)
+        if isinstance(max_queue, tuple):
+            max_queue = max_queue[0]
+        if max_queue is not None and (type(max_queue) is not int or max_queue < 1):
+            raise ValueError(f"max_queue must be a positive int or None, got {max_queue!r}")
+        self.max_queue: int | None = max_queue
+        compression = options.pop("compression", None)
+        if compression is not None:
+            raise ValueError(
+                f"the picows transport does not compress; compression must be None, "
+                f"got {compression!r}"
+            )
+        headers = options.pop("additional_headers", None)
+        if headers is not None:
+            options["extra_headers"] = headers
+        context = options.pop("ssl", None)
+        if context is True:
+            context = None
+        if context is not None and not isinstance(context, ssl.SSLContext):
+            raise TypeError(f"ssl must be an ssl.SSLContext, got {type(context).__name__}")
+        if context is None and uri.startswith("wss:"):
+            context = ssl.create_default_context()
+        if context is not None:
+            options["ssl_context"] = context
+        if ping_interval is not None:
+            if not ping_interval > 0:
+                raise ValueError(f"ping_interval must be positive or None, got {ping_interval!r}")
+            reply = ping_interval if ping_timeout is None else ping_timeout
+            if not reply > 0:
+                raise ValueError(f"ping_timeout must be positive or None, got {ping_timeout!r}")
+            options.update(
+                enable_auto_ping=True,
+                auto_ping_strategy=WSAutoPingStrategy.PING_PERIODICALLY,
+                auto_ping_idle_timeout=max(ping_interval - reply, reply),
+                auto_ping_reply_timeout=reply,
+            )
+        options["max_frame_size"] = 2**63 - 1 if max_size is None else max_size
+        options.setdefault("websocket_handshake_timeout", self.open_timeout)
+        options.setdefault("logger_name", "maicoin.ws.picows")
+        self.ws_connect_options = options
+
+
+@contextlib.asynccontextmanager
+async def _opened(uri: str, settings: _Settings) -> AsyncIterator[PicowsConnection]:
+    connection = await PicowsConnection.open(uri, settings)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+class _Listener(WSListener):
+    """picows' callbacks for one connection; messages are buffered for ``recv()`` until the
+    stream's ``PushReceiver`` takes ``on_ws_frame`` over."""
+
+    def __init__(self, max_queue: int | None) -> None:
+        super().__init__()
+        self.frames: collections.deque[bytes] = collections.deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.disconnected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: WSTransport | None = None
+        self.read_paused = False
+        self._max_queue = max_queue
+        self._joiner = FragmentJoiner()
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
+        kind = frame.msg_type
+        if (kind is _TEXT or kind is _BINARY) and frame.fin:
+            self._message(frame.get_payload_as_bytes())
+        else:
+            self.on_control(transport, frame)
+
+    def on_control(self, transport: WSTransport, frame: Any) -> None:
+        """Close, ping, pong and (before the stream attaches) fragmented frames."""
+        kind = frame.msg_type
+        if kind is WSMsgType.CLOSE:
+            if not transport.is_close_frame_sent:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()
+        elif kind is WSMsgType.PING:
+            transport.send_pong(frame.get_payload_as_bytes())
+        elif kind is _TEXT or kind is _BINARY or kind is _CONTINUATION:
+            self._fragment(frame)
+
+    def _fragment(self, frame: Any) -> None:
+        first = frame.msg_type is not _CONTINUATION
+        message = self._joiner.add(first, bool(frame.fin), frame.get_payload_as_bytes())
+        if message is not None:
+            self._message(message)
+
+    def _message(self, payload: bytes) -> None:
+        self.frames.append(payload)
+        if self._max_queue is not None and len(self.frames) >= self._max_queue:
+            self.pause_reading()
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if not self.disconnected.done():
+            self.disconnected.set_result(None)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def pause_reading(self) -> None:
+        if not self.read_paused and self.transport is not None:
+            self.read_paused = True
+            self.transport.underlying_transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.read_paused and self.transport is not None:
+            self.read_paused = False
+            underlying = self.transport.underlying_transport
+            if not underlying.is_closing():
+                underlying.resume_reading()
+
+
+class PicowsConnection:
+    """One picows WebSocket connection: ``send``/``recv``/``close`` plus the push path."""
+
+    def __init__(self, transport: WSTransport, listener: _Listener, settings: _Settings) -> None:
+        self.transport = transport
+        self._listener = listener
+        self._close_timeout = settings.close_timeout
+        self._max_queue = settings.max_queue
+        self._closing = False
+
+    @classmethod
+    async def open(cls, uri: str, settings: _Settings) -> PicowsConnection:
+        """Connect and complete the WebSocket handshake."""
+        listener = _Listener(settings.max_queue)
+        async with asyncio.timeout(settings.open_timeout):
+            transport, _ = await ws_connect(
+                lambda request, response: listener, uri, **settings.ws_connect_options
+            )
+        return cls(transport, listener, settings)
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.is_disconnected
+
+    async def send(self, message: str | bytes) -> None:
+        """Send one text frame (bytes are sent as they are)."""
+        if self.transport.is_disconnected or self.transport.is_close_frame_sent:
+            raise self._closed_error()
+        data = message.encode() if isinstance(message, str) else message
+        self.transport.send(_TEXT, data)
+
+    async def recv(self) -> bytes:
+        """The next message's payload; ``ConnectionClosed`` once the connection is closed."""
+        listener = self._listener
+        while not listener.frames:
+            if self.transport.is_disconnected:
+                raise self._closed_error()
+            listener.waiter = asyncio.get_running_loop().create_future()
+            try:
+                await listener.waiter
+            finally:
+                listener.waiter = None
+        frame = listener.frames.popleft()
+        if listener.read_paused and len(listener.frames) <= (self._max_queue or 0) // 4:
+            listener.resume_reading()
+        return frame
+
+    async def close(self) -> None:
+        """Send a close frame (1000), wait up to ``close_timeout`` for the peer, then drop."""
+        self._closing = True
+        transport = self.transport
+        if transport.is_disconnected:
+            return
+        if not transport.is_close_frame_sent:
+            transport.send_close(WSCloseCode.OK)
+        self._listener.resume_reading()  # the peer's close frame must be read
+        try:
+            async with asyncio.timeout(self._close_timeout):
+                await asyncio.shield(self._listener.disconnected)
+        except TimeoutError:
+            transport.disconnect(graceful=False)
+            await asyncio.shield(self._listener.disconnected)
+
+    async def run_frame_path(self, path: FramePath) -> None:
+        """Feed every message to ``path`` from picows' callback until the connection closes.
+
+        Messages already buffered for ``recv()`` go first. Returns after a clean close;
+        raises the path's own exception (a handler error, an auth refusal) or
+        ``ConnectionClosed``.
+        """
+        listener = self._listener
+        failed, on_failure = failure_slot()
+        receiver = PushReceiver(
+            path,
+            pause_reading=listener.pause_reading,
+            resume_reading=listener.resume_reading,
+            on_failure=on_failure,
+            on_control=listener.on_control,
+            text_kind=_TEXT,
+            binary_kind=_BINARY,
+            continuation_kind=_CONTINUATION,
+        )
+        early = list(listener.frames)
+        listener.frames.clear()
+        # picows looks the method up on the listener for every frame: the compiled receiver
+        # answers it directly, with no Python frame in between.
+        listener.on_ws_frame = receiver.on_ws_frame  # type: ignore[method-assign]
+        listener.resume_reading()
+        await push_until_closed(receiver, early, listener.disconnected, failed)
+        if not self._clean():
+            raise self._closed_error()
+
+    def _clean(self) -> bool:
+        """We closed, or the peer did with 1000/1001. picows closes by itself (1001) when a
+        pong is late: that close was sent first, so it is not clean."""
+        if self._closing:
+            return True
+        handshake = self.transport.close_handshake
+        if handshake is None or handshake.recv is None:
+            return False
+        peer_first = handshake.sent is None or bool(handshake.recv_then_sent)
+        return peer_first and handshake.recv.code.value in _CLEAN_CODES
+
+    def _closed_error(self) -> ConnectionClosed:
+        handshake = self.transport.close_handshake
+        rcvd = sent = None
+        order: bool | None = None
+        if handshake is not None:
+            if handshake.recv is not None:
+                rcvd = Close(handshake.recv.code.value, handshake.recv.reason)
+            if handshake.sent is not None:
+                sent = Close(handshake.sent.code.value, handshake.sent.reason)
+            if rcvd is not None and sent is not None:
+                order = bool(handshake.recv_then_sent)
+        if self._clean():
+            return ConnectionClosedOK(rcvd, sent, order)
+        return ConnectionClosedError(rcvd, sent, order)
