@@ -152,7 +152,7 @@ def test_the_plugin_is_registered_through_its_entry_point(pytestconfig: pytest.C
 
 # -- a project with no configuration ----------------------------------------------------------
 
-PROJECT_TEST = '''
+PROJECT_TEST = """
 import asyncio
 import socket
 from urllib.parse import urlsplit
@@ -216,7 +216,7 @@ async def test_a_plain_coroutine_still_runs_on_the_test_loop(max_simulator):
 
 async def test_a_failing_assertion_fails(max_simulator):
     assert max_simulator.uri == "somewhere else"
-'''
+"""
 
 PYTEST_ASYNCIO_MODES = {
     "without-pytest-asyncio": ["-p", "no:asyncio"],
