@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 
 import pytest_asyncio
 
-from .pytest_plugin import SimulatorFactory
+from .factory import SimulatorFactory
 from .server import MaxSimulator
 
 LoopScope = Literal["function", "class", "module", "package", "session"]
