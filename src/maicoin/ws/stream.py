@@ -268,7 +268,8 @@ class Stream:
 
     def stop(self) -> None:
         """Ask the stream to stop: the connection is closed and ``arun`` returns."""
-        self._session.stop()
+        if self._running or (self._run_task is not None and not self._run_task.done()):
+            self._session.stop()
 
     async def aclose(self) -> None:
         """Stop and wait until the stream has finished (handler tasks cancelled and awaited)."""

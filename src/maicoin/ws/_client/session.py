@@ -110,10 +110,21 @@ class Session:
         self.stop()
 
     async def run(self, dispatcher: Dispatcher) -> None:
-        """Connect, and reconnect by the policy, until stopped or a permanent failure."""
-        self._stopping = False
+        """Connect, and reconnect by the policy, until stopped or a permanent failure.
+
+        A ``stop()`` that came before this run started is honoured: the flag is cleared when
+        a run ends, not when it starts.
+        """
         self._failure = None
         self._wakeup = asyncio.Event()
+        if self._stopping:
+            self._wakeup.set()
+        try:
+            await self._reconnect_loop(dispatcher)
+        finally:
+            self._stopping = False
+
+    async def _reconnect_loop(self, dispatcher: Dispatcher) -> None:
         settings = self._settings
         attempt = 0
         while not self._stopping:
@@ -188,6 +199,11 @@ class Session:
             self._stats.connections += 1
             writer: asyncio.Task[None] | None = None
             error: BaseException | None = None
+            if self._stopping:
+                # stop() came during the handshake, when there was no connection to close.
+                self._connection = None
+                self._outbox = None
+                return
             try:
                 self._books.invalidate_all()
                 for request in settings.requests:
