@@ -137,11 +137,7 @@ cdef class PushReceiver:
             self._start_draining(None)
 
     cdef void _fragment(self, object kind, object fin, object payload) except *:
-        try:
-            payload = self._joiner.add(kind is not self._continuation, bool(fin), payload)
-        except ValueError as exc:
-            self._fail(exc)
-            return
+        payload = self._joiner.add(kind is not self._continuation, bool(fin), payload)
         if payload is not None:
             self._message(payload)
 

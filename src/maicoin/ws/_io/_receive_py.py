@@ -144,11 +144,7 @@ class PushReceiver:
             self._start_draining(None)
 
     def _fragment(self, kind: object, fin: object, payload: bytes) -> None:
-        try:
-            message = self._joiner.add(kind is not self._continuation, bool(fin), payload)
-        except ValueError as exc:
-            self._fail(exc)
-            return
+        message = self._joiner.add(kind is not self._continuation, bool(fin), payload)
         if message is not None:
             self._message(message)
 
