@@ -1,12 +1,16 @@
-"""M-Wallet (margin) payloads: the account's AD ratio and its borrowings."""
+"""M-Wallet (margin) payloads: the account's AD ratio, its borrowings and the pool quota.
+
+``PoolQuota`` lives in :mod:`maicoin.ws.pool_quota`; the original exports it from here.
+"""
 
 from __future__ import annotations
 
 import msgspec
 
 from ._model import Timestamp, WireModel
+from .pool_quota import PoolQuota
 
-__all__ = ["MWalletADRatio", "MWalletBorrowing", "MWalletIndexPrice"]
+__all__ = ["MWalletADRatio", "MWalletBorrowing", "MWalletIndexPrice", "PoolQuota"]
 
 
 class MWalletIndexPrice(WireModel, kw_only=True):
