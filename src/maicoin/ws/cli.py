@@ -24,7 +24,7 @@ from .cli_runner import (
 from .cli_specs import SPEC_FORMS, SpecError, accepted_filters, parse_filters
 from .cli_specs import parse_subscription as _parse_subscription
 from .filter import Filter
-from .kline import RESOLUTION
+from .kline import RESOLUTIONS
 from .stream import DEFAULT_URI
 from .subscription import Subscription
 from .subscriptions import BOOK_DEPTHS
@@ -49,7 +49,7 @@ subscriptions (CHANNEL[:ARG[:OPTION]]):
   {"  ".join(SPEC_FORMS[3:6])}
   {"  ".join(SPEC_FORMS[6:])}  (private: need MAX_API_KEY and MAX_API_SECRET)
   DEPTH: {", ".join(map(str, BOOK_DEPTHS))} (default 50)
-  RESOLUTION: {", ".join(RESOLUTION)} (default 1m)
+  RESOLUTION: {", ".join(RESOLUTIONS)} (default 1m)
   e.g. book:btcusdt:5 ticker:btcusdt trade:btcusdt kline:ethusdt:1m market_status
 
 environment:
