@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import math
 import pickle
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any, Literal, get_args, get_origin
 
+import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import maicoin.ws
 from maicoin.ws import (
@@ -22,6 +29,7 @@ from maicoin.ws import (
     Order,
     OrderState,
     OrderType,
+    Request,
     Response,
     Side,
     Subscription,
@@ -29,8 +37,9 @@ from maicoin.ws import (
     Trade,
     ValidationError,
 )
+from maicoin.ws._model import MAX_UNIX_MS, MIN_UNIX_MS, UNIX_MS_TEXT
 from maicoin.ws.channel import PRIVATE_CHANNEL_FILTERS, auth_filter_for
-from maicoin.ws.kline import RESOLUTION
+from maicoin.ws.kline import RESOLUTION, RESOLUTIONS
 from maicoin.ws.market_status import Status
 
 T123 = datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)  # 1700000000123 ms
@@ -38,6 +47,21 @@ T123 = datetime(2023, 11, 14, 22, 13, 20, 123000, tzinfo=UTC)  # 1700000000123 m
 
 def trade(**changes: object) -> Trade:
     return Trade.model_validate({"p": "37000.1", "v": "0.5", "T": 1700000000123, **changes})
+
+
+KLINE = {
+    "ST": 1700000000000,
+    "ET": 1700000059999,
+    "M": "btcusdt",
+    "R": "1m",
+    "O": "1",
+    "H": "2",
+    "L": "0.5",
+    "C": "1.5",
+    "v": "3",
+    "ti": 9,
+    "x": True,
+}
 
 
 # --- enumerations ---------------------------------------------------------------------------
@@ -154,8 +178,11 @@ def test_private_channels_map_to_auth_filters() -> None:
     assert auth_filter_for("nonsense") is None
 
 
-def test_kline_resolutions() -> None:
-    assert RESOLUTION == ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
+def test_kline_resolution_is_the_originals_literal() -> None:
+    assert get_origin(RESOLUTION) is Literal
+    assert get_args(RESOLUTION) == ("1m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
+    assert get_args(RESOLUTION) == RESOLUTIONS
+    assert KLine.model_fields["resolution"].annotation == RESOLUTION
 
 
 # --- the package surface --------------------------------------------------------------------
@@ -202,7 +229,7 @@ def test_package_exports() -> None:
         ("kline", ["KLine", "RESOLUTION"]),
         ("order", ["Order", "OrderType", "OrderState"]),
         ("balance", ["Balance"]),
-        ("m_wallet", ["MWalletIndexPrice", "MWalletADRatio", "MWalletBorrowing"]),
+        ("m_wallet", ["MWalletIndexPrice", "MWalletADRatio", "MWalletBorrowing", "PoolQuota"]),
         ("market_status", ["MarketStatus", "Status"]),
         ("pool_quota", ["PoolQuota"]),
     ],
@@ -213,6 +240,13 @@ def test_submodules_export_their_classes(module: str, names: list[str]) -> None:
         assert hasattr(imported, name), f"maicoin.ws.{module}.{name}"
     if hasattr(maicoin.ws, names[0]):
         assert getattr(imported, names[0]) is getattr(maicoin.ws, names[0])
+
+
+def test_pool_quota_is_importable_from_m_wallet_as_in_the_original() -> None:
+    from maicoin.ws.m_wallet import PoolQuota
+    from maicoin.ws.pool_quota import PoolQuota as Same
+
+    assert PoolQuota is Same is maicoin.ws.PoolQuota
 
 
 # --- construction and validation ------------------------------------------------------------
@@ -239,11 +273,87 @@ def test_positional_construction_is_refused() -> None:
         Subscription("book")  # type: ignore[call-arg]
 
 
-def test_construction_takes_field_names_or_wire_keys() -> None:
-    by_name = Response(event=Event.UPDATE, created_at=T123, market="btcusdt")
+def test_frame_models_take_wire_keys_not_field_names_as_the_original() -> None:
+    # The original declares each wire key as the field's validation alias only.
     by_wire = Response(e="update", T=1700000000123, M="btcusdt")  # type: ignore[call-arg]
-    assert by_name == by_wire
-    assert by_wire.event is Event.UPDATE
+    assert (by_wire.event, by_wire.created_at, by_wire.market) == (Event.UPDATE, T123, "btcusdt")
+    with pytest.raises(ValidationError) as caught:
+        Response(event=Event.UPDATE, created_at=1700000000123)
+    assert caught.value.field == "$.e"
+    with pytest.raises(ValidationError) as caught:
+        Trade.model_validate({"price": "1", "volume": "2", "created_at": 1})
+    assert caught.value.field == "$.p"
+    by_name = {"event": "update", "created_at": 1700000000123, "market": "btcusdt"}
+    assert Response.model_validate(by_name, by_name=True) == by_wire
+    nested = {"e": "update", "T": 1, "t": [{"price": "1", "volume": "2", "created_at": 1}]}
+    trades = Response.model_validate(nested, by_name=True).trades or []
+    assert trades[0].price == "1"
+    with pytest.raises(ValueError, match="by_name"):
+        Response.model_validate(by_name, by_alias=False)
+    assert Response.model_validate(by_name, by_alias=False, by_name=True) == by_wire
+
+
+def test_requests_take_field_names_and_ignore_the_wire_spelling_as_the_original() -> None:
+    # The original's apiKey is a serialization alias: input says api_key.
+    assert Request.model_validate({"action": "auth", "id": "1", "apiKey": "k"}).api_key is None
+    assert Request.model_validate({"action": "auth", "id": "1", "api_key": "k"}).api_key == "k"
+    assert Request(action=Action.Authorize, id="1", api_key="k").api_key == "k"
+    assert Request.model_validate_json('{"action":"auth","id":"1","apiKey":"k"}').api_key is None
+    assert Request.model_validate_json('{"action":"auth","id":"1","api_key":"k"}').api_key == "k"
+
+
+def test_model_validate_reads_attributes_with_from_attributes() -> None:
+    source = SimpleNamespace(
+        e="update", T=1700000000123, t=[SimpleNamespace(p="1", v="2", T=1700000000123)]
+    )
+    response = Response.model_validate(source, from_attributes=True)
+    assert response.event is Event.UPDATE
+    assert response.trades == [trade(p="1", v="2")]
+    with pytest.raises(ValidationError, match="expected a mapping"):
+        Response.model_validate(source)
+    sub = Subscription.model_validate(SimpleNamespace(channel="book"), from_attributes=True)
+    assert sub.channel is Channel.BOOK
+
+
+def test_model_validate_accepts_pydantics_keywords() -> None:
+    data = {"channel": "book", "depth": "5"}
+    assert Subscription.model_validate(data, context={"any": 1}).depth == 5
+    assert Subscription.model_validate_json(b'{"channel":"book","depth":"5"}', context=1).depth == 5
+
+
+def test_strict_refuses_coercions_and_values_outside_an_enum() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Subscription.model_validate({"channel": "book", "depth": "5"}, strict=True)
+    assert caught.value.field == "$.depth"
+    with pytest.raises(ValidationError) as caught:
+        Subscription.model_validate_json('{"channel":"book","depth":"5"}', strict=True)
+    assert caught.value.field == "$.depth"
+    with pytest.raises(ValidationError) as caught:
+        Subscription.model_validate({"channel": "nope"}, strict=True)
+    assert caught.value.field == "$.channel"
+    with pytest.raises(ValidationError) as caught:
+        Response.model_validate_json(
+            '{"e":"update","T":1,"k":' + _json({**KLINE, "R": "3m"}) + "}", strict=True
+        )
+    assert caught.value.field == "$.k.R"
+    assert Subscription.model_validate({"channel": "nope"}).channel == "nope"
+
+
+def _json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def test_model_construct_skips_validation_as_pydantics() -> None:
+    sub = Subscription.model_construct(channel="nope", depth="x")
+    assert (sub.channel, sub.depth, sub.market) == ("nope", "x", None)
+    response = Response.model_construct(e="update", T=T123, market="btcusdt")
+    assert (response.event, response.created_at, response.market) == ("update", T123, "btcusdt")
+    assert Response.model_construct(e="update", T=1700000000123).created_at == T123
+    assert Request.model_construct(action="auth", id="1", apiKey="k").api_key is None
+    assert Trade.model_construct(p="1", v="2", T=1, unknown=3).model_dump()["price"] == "1"
+    assert Subscription.model_construct({"channel"}, channel="book").channel == "book"
+    with pytest.raises(TypeError, match="volume"):
+        Trade.model_construct(p="1", T=1)
 
 
 def test_model_validate_takes_wire_keys_and_ignores_unknown_keys() -> None:
@@ -273,7 +383,7 @@ def test_model_validate_builds_nested_models_from_wire_dicts() -> None:
             "TU": 1700000000123,
         }
     )
-    assert ratio.index_prices == [MWalletIndexPrice(market="btcusdt", price="1")]
+    assert ratio.index_prices == [MWalletIndexPrice.model_validate({"M": "btcusdt", "p": "1"})]
     assert ratio.updated_at == T123
 
 
@@ -314,10 +424,43 @@ def test_order_without_client_order_id_decodes_as_none() -> None:
     assert order.client_order_id is None
 
 
-def test_unknown_enum_value_is_kept_as_plain_string_on_construction() -> None:
-    sub = Subscription(channel="liquidation")
+def test_construction_refuses_a_value_outside_an_enum_or_literal_as_the_original() -> None:
+    with pytest.raises(ValidationError, match="nope") as caught:
+        Subscription(channel="nope")
+    assert caught.value.field == "$.channel"
+    with pytest.raises(ValidationError) as caught:
+        Subscription(channel="BOOK")  # the value, not the member's name, as in the original
+    with pytest.raises(ValidationError) as caught:
+        Request(action="sub", id="1", subscriptions=[{"channel": "nope"}])
+    assert caught.value.field == "$.subscriptions[0].channel"
+    with pytest.raises(ValidationError) as caught:
+        Request(action=Action.Authorize, id="1", filters=["order", "nope"])
+    assert caught.value.field == "$.filters[1]"
+    with pytest.raises(ValidationError, match="'3m'") as caught:
+        KLine(**{**KLINE, "R": "3m"})
+    assert caught.value.field == "$.R"
+    with pytest.raises(ValidationError) as caught:
+        Response(e="update", T=1, k={**KLINE, "R": "3m"})  # type: ignore[call-arg]
+    assert caught.value.field == "$.k.R"
+    assert Subscription(channel="book").channel is Channel.BOOK
+    assert KLine(**KLINE).resolution == "1m"
+
+
+def test_decoding_keeps_a_value_outside_an_enum_or_literal() -> None:
+    sub = Subscription.model_validate({"channel": "liquidation"})
     assert sub.channel == "liquidation"
     assert type(sub.channel) is str
+    assert KLine.model_validate({**KLINE, "R": "3m"}).resolution == "3m"
+    assert KLine.model_validate_json(_json({**KLINE, "R": "3m"})).resolution == "3m"
+    # A model built leniently survives copies, pickling and equality.
+    kline = KLine.model_validate({**KLINE, "R": "3m"})
+    assert pickle.loads(pickle.dumps(kline)) == kline.model_copy(deep=True) == kline
+
+
+def test_request_auth_keeps_an_unknown_filter_family() -> None:
+    # The stream forwards filter families this version does not know; the helper sends them.
+    request = Request.auth("key", "secret", filters=["order", "liquidation"], nonce=1)
+    assert request.filters == [Filter.ORDER, "liquidation"]
 
 
 def test_market_status_numbers() -> None:
@@ -347,25 +490,73 @@ def test_timestamp_from_milliseconds_is_utc_aware() -> None:
     assert trade().created_at.tzinfo is UTC
 
 
-def test_timestamp_accepts_datetime_and_iso_text() -> None:
-    assert trade(T=T123).created_at == T123
-    assert trade(T="2023-11-14T22:13:20.123Z").created_at == T123
+def test_small_int_timestamp_is_milliseconds_as_in_the_original() -> None:
+    assert trade(T=123456789).created_at == datetime(1970, 1, 2, 10, 17, 36, 789000, tzinfo=UTC)
+    assert trade(T=1700000000).created_at == datetime(1970, 1, 20, 16, 13, 20, tzinfo=UTC)
 
 
-def test_small_int_timestamp_is_seconds_as_in_pydantic() -> None:
-    assert trade(T=1700000000).created_at == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+def test_timestamp_as_float_text_bool_or_negative_as_in_the_original() -> None:
+    assert trade(T=1700000000123.9).created_at == T123  # truncated, as int() does
+    assert trade(T="1700000000123").created_at == T123
+    assert trade(T=" 17_00000000123 ").created_at == T123
+    assert trade(T=-1).created_at == datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    assert trade(T="-1").created_at == trade(T=-1.5).created_at == trade(T=-1).created_at
+    assert trade(T=True).created_at == datetime(1970, 1, 1, 0, 0, 0, 1000, tzinfo=UTC)
 
 
-def test_far_future_millisecond_timestamp_is_exact() -> None:
-    assert trade(T=253402300799999).created_at == datetime(
-        9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC
-    )
+def test_far_future_timestamp_reads_as_the_original_through_a_float() -> None:
+    # ms / 1000 rounds in binary; the original keeps that rounding, and so do we.
+    assert trade(T=MAX_UNIX_MS).created_at == datetime(9999, 12, 31, 23, 59, 59, 998993, tzinfo=UTC)
+    assert trade(T=MIN_UNIX_MS).created_at == datetime(1, 1, 1, tzinfo=UTC)
 
 
-def test_timestamp_out_of_range_is_rejected() -> None:
+@pytest.mark.parametrize(
+    "value",
+    [
+        MAX_UNIX_MS + 1,
+        MIN_UNIX_MS - 1,
+        float(MAX_UNIX_MS + 1),
+        math.nan,
+        math.inf,
+        "1.5",
+        "soon",
+        str(MAX_UNIX_MS + 1),
+        "9" * 30,
+        None,
+        [1],
+        # The original's int() refuses both; ours did once read them.
+        T123,
+        "2023-11-14T22:13:20.123Z",
+    ],
+)
+def test_timestamp_the_original_refuses_is_refused(value: object) -> None:
     with pytest.raises(ValidationError) as caught:
-        trade(T=-1)
+        trade(T=value)
     assert caught.value.field == "$.T"
+
+
+def test_datetime_can_be_assigned_copied_in_or_constructed() -> None:
+    later = T123 + timedelta(seconds=1)
+    assert trade().model_copy(update={"created_at": later}).created_at == later
+    assert Trade.model_construct(p="1", v="2", T=later).created_at == later
+
+
+_INT_TEXT = st.builds(
+    lambda sign, zeros, digits, pad: f"{pad}{sign}{'0' * zeros}{digits}{pad}",
+    st.sampled_from(["", "+", "-"]),
+    st.integers(0, 3),
+    st.integers(0, 10**16).map(str) | st.integers(0, 10**16).map(lambda n: f"{n:_}"),
+    st.sampled_from(["", " ", "\t", "\u3000"]),
+)
+
+
+@given(
+    _INT_TEXT
+    | st.sampled_from([str(n) for n in (MAX_UNIX_MS, MIN_UNIX_MS) for n in (n - 1, n, n + 1)])
+)
+def test_timestamp_text_is_taken_exactly_when_int_reads_it_within_range(text: str) -> None:
+    in_range = MIN_UNIX_MS <= int(text) <= MAX_UNIX_MS
+    assert (re.search(UNIX_MS_TEXT, text) is not None) == in_range
 
 
 def test_optional_timestamp_absent_reads_none() -> None:
@@ -380,8 +571,8 @@ def test_timestamp_attribute_can_be_assigned() -> None:
 
 def test_json_dump_of_non_utc_and_naive_datetimes() -> None:
     taipei = timezone(timedelta(hours=8))
-    aware = trade(T=datetime(2024, 1, 2, 3, 4, 5, tzinfo=taipei))
-    naive = trade(T=datetime(2024, 1, 2, 3, 4, 5))
+    aware = trade().model_copy(update={"created_at": datetime(2024, 1, 2, 3, 4, 5, tzinfo=taipei)})
+    naive = trade().model_copy(update={"created_at": datetime(2024, 1, 2, 3, 4, 5)})
     assert aware.model_dump(mode="json")["created_at"] == "2024-01-02T03:04:05+08:00"
     assert naive.model_dump(mode="json")["created_at"] == "2024-01-02T03:04:05"
 
@@ -400,13 +591,23 @@ def test_model_fields_lists_field_names_in_order_with_aliases() -> None:
         "volume_in_btc",
     ]
     created_at = Response.model_fields["created_at"]
-    assert (created_at.alias, created_at.is_required(), created_at.annotation) == (
+    assert (created_at.validation_alias, created_at.is_required(), created_at.annotation) == (
         "T",
         True,
         datetime,
     )
+    assert (created_at.alias, created_at.serialization_alias, created_at.description) == (
+        None,
+        None,
+        None,
+    )
+    assert created_at.default is msgspec.NODEFAULT
     market = Response.model_fields["market"]
-    assert (market.alias, market.is_required(), market.default) == ("M", False, None)
+    assert (market.validation_alias, market.is_required(), market.default) == ("M", False, None)
+    api_key = Request.model_fields["api_key"]
+    assert (api_key.validation_alias, api_key.serialization_alias) == (None, "apiKey")
+    assert Trade.model_fields["side"].annotation == Side | None
+    assert Response.model_fields["trades"].annotation == list[Trade] | None
 
 
 def test_dump_include_and_exclude_sets() -> None:
@@ -465,10 +666,79 @@ def test_dump_returns_fresh_containers() -> None:
 
 
 def test_dump_json_compact_and_indented() -> None:
-    index = MWalletIndexPrice(market="btcusdt", price="1")
+    index = MWalletIndexPrice.model_validate({"M": "btcusdt", "p": "1"})
     assert index.model_dump_json() == '{"market":"btcusdt","price":"1"}'
-    assert index.model_dump_json(by_alias=True) == '{"M":"btcusdt","p":"1"}'
+    # Wire keys are validation aliases in the original: by_alias dumps still say field names.
+    assert index.model_dump_json(by_alias=True) == '{"market":"btcusdt","price":"1"}'
     assert index.model_dump_json(indent=2) == '{\n  "market": "btcusdt",\n  "price": "1"\n}'
+
+
+def test_dump_json_ensure_ascii_escapes_as_pydantic() -> None:
+    index = MWalletIndexPrice.model_validate({"M": "b\u00e9\U0001f600", "p": "1"})
+    assert index.model_dump_json(ensure_ascii=True) == (
+        '{"market":"b\\u00e9\\ud83d\\ude00","price":"1"}'
+    )
+    assert index.model_dump_json() == '{"market":"b\u00e9\U0001f600","price":"1"}'
+
+
+def test_dump_accepts_pydantics_keywords() -> None:
+    model = trade(i=7)
+    expected = model.model_dump()
+    assert (
+        model.model_dump(
+            context={"a": 1},
+            round_trip=True,
+            warnings=False,
+            serialize_as_any=True,
+            exclude_computed_fields=True,
+            polymorphic_serialization=True,
+        )
+        == expected
+    )
+    text = model.model_dump_json(round_trip=True, warnings="none", serialize_as_any=True)
+    assert text == model.model_dump_json()
+
+
+def test_dump_fallback_handles_a_value_with_no_json_form() -> None:
+    odd = trade().model_copy(update={"trend": {1, 2}})
+    assert odd.model_dump(mode="json", fallback=sorted)["trend"] == [1, 2]
+    assert '"trend":[1,2]' in odd.model_dump_json(fallback=sorted)
+    assert odd.model_dump(fallback=sorted)["trend"] == {1, 2}  # python mode keeps it
+
+
+def test_model_json_schema_has_pydantics_shape() -> None:
+    schema = MWalletIndexPrice.model_json_schema()
+    assert schema == {
+        "description": MWalletIndexPrice.__doc__,
+        "properties": {
+            "M": {"title": "M", "type": "string"},
+            "p": {"title": "P", "type": "string"},
+        },
+        "required": ["M", "p"],
+        "title": "MWalletIndexPrice",
+        "type": "object",
+    }
+    assert list(MWalletIndexPrice.model_json_schema(by_alias=False)["properties"]) == [
+        "market",
+        "price",
+    ]
+    trade_schema = Trade.model_json_schema()
+    assert trade_schema["properties"]["T"] == {
+        "format": "date-time",
+        "title": "T",
+        "type": "string",
+    }
+    assert trade_schema["properties"]["sd"] == {
+        "anyOf": [{"$ref": "#/$defs/Side"}, {"type": "null"}],
+        "default": None,
+    }
+    assert trade_schema["$defs"]["Side"]["enum"] == ["buy", "sell", "bid", "ask"]
+    assert "apiKey" in Request.model_json_schema(mode="serialization")["properties"]
+    assert "api_key" in Request.model_json_schema()["properties"]
+    refs = Response.model_json_schema(ref_template="#/components/schemas/{model}")
+    assert refs["properties"]["k"]["anyOf"][0] == {"$ref": "#/components/schemas/KLine"}
+    with pytest.raises(ValueError, match="mode"):
+        Trade.model_json_schema(mode="both")  # type: ignore[arg-type]
 
 
 def test_model_copy_with_update_and_deep() -> None:
@@ -484,9 +754,10 @@ def test_model_copy_with_update_and_deep() -> None:
 def test_equality_is_by_value() -> None:
     assert trade() == trade()
     assert trade() != trade(p="1")
-    assert trade(T=1700000000123) == trade(T=T123)
+    assert trade(T=1700000000123) == trade(T="1700000000123") == trade(T=1700000000123.4)
+    assert trade() == trade().model_copy(update={"created_at": T123})
     assert trade() != "not a trade"
-    assert MWalletIndexPrice(market="a", price="1") != Ticker.model_validate(
+    assert MWalletIndexPrice.model_validate({"M": "a", "p": "1"}) != Ticker.model_validate(
         {"M": "a", "O": "1", "H": "1", "L": "1", "C": "1", "v": "1", "V": "1"}
     )
 
@@ -505,19 +776,5 @@ def test_repr_shows_values_and_leaves_out_unset_optionals() -> None:
 
 
 def test_pickle_round_trip() -> None:
-    kline = KLine.model_validate(
-        {
-            "ST": 1700000000000,
-            "ET": 1700000059999,
-            "M": "btcusdt",
-            "R": "1m",
-            "O": "1",
-            "H": "2",
-            "L": "0.5",
-            "C": "1.5",
-            "v": "3",
-            "ti": 9,
-            "x": True,
-        }
-    )
+    kline = KLine.model_validate(KLINE)
     assert pickle.loads(pickle.dumps(kline)) == kline

@@ -30,10 +30,12 @@ def _signature(api_secret: str, nonce: int) -> str:
     return hmac.new(api_secret.encode(), str(nonce).encode(), hashlib.sha256).hexdigest()
 
 
-class Request(WireModel, omit_defaults=True, kw_only=True):
+class Request(WireModel, omit_defaults=True, kw_only=True, wire_keys="serialization_alias"):
     """A request; build it with :meth:`auth`, :meth:`subscribe` or :meth:`unsubscribe`.
 
-    The API secret is never stored: only the signature made with it is.
+    As in the original, ``apiKey`` is only the wire's spelling (``message()``,
+    ``model_dump(by_alias=True)``): input, ``model_validate`` included, names the field
+    ``api_key``. The API secret is never stored: only the signature made with it is.
     """
 
     action: Lenient[Action]
@@ -61,13 +63,17 @@ class Request(WireModel, omit_defaults=True, kw_only=True):
             raise ValidationError("api_secret must be a non-empty string", field="api_secret")
         if nonce is None:
             nonce = time.time_ns() // 1_000_000
-        return cls(
-            action=Action.Authorize,
-            id=str(uuid.uuid4()),
-            api_key=api_key,
-            nonce=nonce,
-            signature=_signature(api_secret, nonce),
-            filters=None if filters is None else list(filters),
+        # Validated leniently, unlike keyword construction: a filter family this version does
+        # not know (the exchange adds them) is sent as given instead of refused.
+        return cls.model_validate(
+            {
+                "action": Action.Authorize,
+                "id": str(uuid.uuid4()),
+                "api_key": api_key,
+                "nonce": nonce,
+                "signature": _signature(api_secret, nonce),
+                "filters": None if filters is None else list(filters),
+            }
         )
 
     @classmethod

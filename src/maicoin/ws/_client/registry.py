@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from ..channel import Channel, auth_filter_for
 from ..errors import SubscriptionError
 from ..filter import Filter
-from ..kline import RESOLUTION
+from ..kline import RESOLUTIONS
 from ..subscription import Subscription
 
 BOOK_DEPTHS: tuple[int, ...] = (1, 5, 10, 20, 50)
@@ -33,9 +33,10 @@ def validate_subscription(sub: Subscription) -> None:
         raise SubscriptionError(f"channel {channel!s} needs a market, e.g. market='btcusdt'")
     if channel == Channel.BOOK and sub.depth is not None and sub.depth not in BOOK_DEPTHS:
         raise SubscriptionError(f"book depth must be one of {BOOK_DEPTHS}, got {sub.depth!r}")
-    if channel == Channel.KLINE and sub.resolution is not None and sub.resolution not in RESOLUTION:
+    resolution = sub.resolution
+    if channel == Channel.KLINE and resolution is not None and resolution not in RESOLUTIONS:
         raise SubscriptionError(
-            f"kline resolution must be one of {', '.join(RESOLUTION)}, got {sub.resolution!r}"
+            f"kline resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}"
         )
     if channel == Channel.POOL_QUOTA and not sub.currency:
         raise SubscriptionError("channel pool_quota needs a currency, e.g. currency='usdt'")

@@ -17,7 +17,7 @@ from typing import Any
 
 from .._client.registry import BOOK_DEPTHS
 from ..filter import Filter
-from ..kline import RESOLUTION
+from ..kline import RESOLUTIONS
 from ..stream import DEFAULT_URI
 from ..subscription import Subscription
 from .runner import (
@@ -49,7 +49,7 @@ subscriptions (CHANNEL[:ARG[:OPTION]]):
   {"  ".join(SPEC_FORMS[3:6])}
   {"  ".join(SPEC_FORMS[6:])}  (private: need MAX_API_KEY and MAX_API_SECRET)
   DEPTH: {", ".join(map(str, BOOK_DEPTHS))} (default 50)
-  RESOLUTION: {", ".join(RESOLUTION)} (default 1m)
+  RESOLUTION: {", ".join(RESOLUTIONS)} (default 1m)
   e.g. book:btcusdt:5 ticker:btcusdt trade:btcusdt kline:ethusdt:1m market_status
 
 environment:
