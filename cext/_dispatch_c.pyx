@@ -57,6 +57,7 @@ cdef class Dispatcher:
     # Bound methods made once, not once per task.
     cdef object _handler_done_cb
     cdef object _callback_done_cb
+    cdef bint _closed
 
     def __init__(
         self, mode, handlers, queue, on_handler_error, on_unhandled, *, max_pending_tasks=10_000
@@ -79,6 +80,7 @@ cdef class Dispatcher:
         self._tasks = {}
         self._handler_done_cb = self._handler_done
         self._callback_done_cb = self._callback_done
+        self._closed = False
 
     @property
     def mode(self):
@@ -106,10 +108,14 @@ cdef class Dispatcher:
         cdef Py_ssize_t index = 0
         cdef object handler
         cdef object result
+        if self._closed:
+            return None
         if self._mode == MODE_INLINE:
             handlers = self._handlers
             # len() is re-read each step: handlers may be added while we run.
             while index < len(handlers):
+                if self._closed:  # a handler stopped the stream: no further call
+                    return None
                 handler = handlers[index]
                 index += 1
                 try:
@@ -142,6 +148,23 @@ cdef class Dispatcher:
         except aio_QueueFull:
             return self._queue.put(response)
         return None
+
+    @property
+    def closed(self):
+        """True once ``close()`` was called: responses are no longer delivered."""
+        return self._closed
+
+    def close(self):
+        """Deliver nothing more; cancel tracked tasks (but the caller's own); release waiters."""
+        self._closed = True
+        try:
+            current = aio_current_task()
+        except RuntimeError:
+            current = None
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        self._release_room()
 
     async def aclose(self):
         """Cancel every tracked task, wait until all of them are done, release any waiter."""
@@ -185,6 +208,8 @@ cdef class Dispatcher:
                     continue
                 pending = None
             while index < len(handlers):
+                if self._closed:
+                    return
                 handler = handlers[index]
                 index += 1
                 try:

@@ -18,6 +18,7 @@ from maicoin.ws.response import Event
 cdef object log = logging.getLogger("maicoin.ws")
 cdef object BOOK = Channel.BOOK
 cdef object ERROR = Event.ERROR
+cdef object PONG = Event.PONG
 cdef object ValidationError_ = ValidationError
 
 
@@ -27,14 +28,14 @@ cdef class FramePath:
     """Count, decode, keep the book and dispatch one frame (see ``_frame_path_py.FramePath``)."""
 
     def __init__(
-        self, *, decode, stats, apply_book, dispatch, request_resync, on_error_response
+        self, *, decode, stats, apply_book, dispatch, request_resync, on_control
     ):
         self._decode = decode
         self._stats = stats
         self._apply_book = apply_book
         self._dispatch = dispatch
         self._request_resync = request_resync
-        self._on_error_response = on_error_response
+        self._on_control = on_control
 
     cpdef object feed(self, object frame):
         """Handle one frame; return an awaitable to await before the next frame, or None."""
@@ -59,12 +60,12 @@ cdef class FramePath:
                 self._request_resync(resync)
         pending = self._dispatch(response)
         event = response.event
-        if event is ERROR:
+        if event is ERROR or event is PONG:
             if pending is not None:
-                return self._error_after(pending, response)
-            self._on_error_response(response)
+                return self._control_after(pending, response)
+            self._on_control(response)
         return pending
 
-    async def _error_after(self, pending, response):
+    async def _control_after(self, pending, response):
         await pending
-        self._on_error_response(response)
+        self._on_control(response)

@@ -84,6 +84,7 @@ def test_enum_values_are_the_wire_strings() -> None:
         ("Subscribe", "sub"),
         ("Authorize", "auth"),
         ("Unsubscribe", "unsub"),
+        ("PING", "ping"),  # ours: the application ping the live exchange answers
     ]
     assert [m.value for m in Filter] == [
         "order",
@@ -144,6 +145,7 @@ def test_event_values_are_lower_case_names() -> None:
         "AD_RATIO_UPDATE",
         "BORROWING_SNAPSHOT",
         "BORROWING_UPDATE",
+        "PONG",  # ours: the answer to the application ping
     ]
     assert [m.name for m in Event] == names
     assert all(Event[name].value == name.lower() for name in names)

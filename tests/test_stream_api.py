@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
@@ -156,9 +157,22 @@ def test_secret_never_in_repr_or_requests_repr() -> None:
     assert SECRET not in stream.requests[0].message()
 
 
-def test_credentials_must_come_in_pairs() -> None:
-    with pytest.raises(ValueError, match="api_secret"):
-        Stream(api_key="key")
+def test_a_lone_credential_is_ignored_with_a_warning_as_the_original_ignores_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="maicoin.ws"):
+        stream = Stream(api_key="key-abcdefgh")
+    assert stream.requests == []
+    assert "api_secret is missing" in caplog.text and "key-abcdefgh" not in caplog.text
+
+
+def test_auth_with_unset_credentials_is_accepted_and_keeps_the_stream_public() -> None:
+    stream = Stream()
+    stream.auth(None, None)
+    stream.auth("", "")
+    assert stream.requests == []
+    stream.auth("key", SECRET)
+    assert [r.action for r in stream.requests] == ["auth"]
 
 
 def test_add_handler_rejects_non_callables() -> None:

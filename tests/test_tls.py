@@ -13,7 +13,7 @@ import pytest
 from streamkit import Recorder, eventually, running
 from websockets.asyncio.server import ServerConnection, serve
 
-from maicoin.ws import Stream
+from maicoin.ws import HandshakeError, Stream
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -50,9 +50,10 @@ async def tls_server(certificate: tuple[Path, Path]) -> AsyncIterator[str]:
 async def test_self_signed_certificate_is_refused_by_default(tls_server: str) -> None:
     failures: list[BaseException | None] = []
     stream = Stream(uri=tls_server, reconnect=False, on_permanent_failure=failures.append)
-    with pytest.raises(ssl.SSLCertVerificationError):
+    with pytest.raises(HandshakeError, match="TLS certificate verification failed") as caught:
         await asyncio.wait_for(stream.arun(), 10)
-    assert isinstance(failures[0], ssl.SSLCertVerificationError)
+    assert isinstance(caught.value.__cause__, ssl.SSLCertVerificationError)
+    assert failures == [caught.value]
 
 
 async def test_a_context_that_trusts_the_certificate_connects(

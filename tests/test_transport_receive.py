@@ -90,7 +90,7 @@ class Parts:
             apply_book=self.apply_book,
             dispatch=self.dispatch,
             request_resync=self.resyncs.append,
-            on_error_response=on_error or self.errors.append,
+            on_control=on_error or self.errors.append,
         )
 
     def prices(self) -> list[str]:
@@ -139,7 +139,7 @@ def test_a_frame_that_does_not_decode_is_counted_logged_and_skipped(
     assert "does not decode" in caplog.text and "not json at all" in caplog.text
 
 
-def test_error_frames_reach_on_error_response_after_the_handlers(impl: ModuleType) -> None:
+def test_error_frames_reach_on_control_after_the_handlers(impl: ModuleType) -> None:
     seen: list[str] = []
     parts = Parts()
 

@@ -42,7 +42,7 @@ class Collected:
             apply_book=BookKeeper(self.stats).apply,
             dispatch=self.dispatch,
             request_resync=lambda resync: None,
-            on_error_response=lambda response: None,
+            on_control=lambda response: None,
         )
 
     def dispatch(self, response: Response) -> Any:
@@ -99,7 +99,7 @@ async def test_a_failing_path_ends_run_frame_path_with_its_exception(sim: MaxSim
         apply_book=BookKeeper(stats).apply,
         dispatch=broken,
         request_resync=print,
-        on_error_response=lambda response: None,
+        on_control=lambda response: None,
     )
     async with default_connect(sim.uri) as connection:
         await connection.send(Request.subscribe([TICKER]).message())

@@ -8,6 +8,7 @@ from .channel import Channel
 from .errors import (
     AuthenticationError,
     HandlerError,
+    HandshakeError,
     MaxWSError,
     SubscriptionError,
     ValidationError,
@@ -37,6 +38,7 @@ __all__ = [
     "Event",
     "Filter",
     "HandlerError",
+    "HandshakeError",
     "KLine",
     "MWalletADRatio",
     "MWalletBorrowing",

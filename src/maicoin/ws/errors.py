@@ -5,6 +5,7 @@ Every message names what was wrong; none ever contains an API secret.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -44,4 +45,24 @@ class AuthenticationError(MaxWSError):
 
 
 class SubscriptionError(MaxWSError, ValueError):
-    """A subscription the exchange cannot serve, caught before it is sent."""
+    r"""A subscription the exchange cannot serve: caught before it is sent, or refused by it.
+
+    ``subscriptions`` are the ``Subscription``\ s concerned (empty when the check is about
+    one argument), ``reason`` the exchange's own words for a refusal (else the message).
+    """
+
+    def __init__(
+        self, message: str, *, subscriptions: Sequence[Any] = (), reason: str = ""
+    ) -> None:
+        super().__init__(message)
+        # Subscriptions, typed loosely so this module imports no model (no import cycle).
+        self.subscriptions: list[Any] = list(subscriptions)
+        self.reason = reason or message
+
+
+class HandshakeError(MaxWSError, ConnectionError):
+    """The endpoint refused the WebSocket handshake in a way no retry can cure.
+
+    A wrong URI, an HTTP server that is not a WebSocket endpoint, a TLS certificate that does
+    not verify. ``__cause__`` is the transport's own exception. Permanent: no reconnect.
+    """

@@ -19,11 +19,14 @@ __all__ = ["Action", "Filter", "Request"]
 
 
 class Action(WireEnum):
-    """The ``action`` of a request: subscribe, authorize or unsubscribe."""
+    """The ``action`` of a request: subscribe, authorize, unsubscribe or the application ping."""
 
     Subscribe = "sub"
     Authorize = "auth"
     Unsubscribe = "unsub"
+    # Undocumented but answered by the exchange with a ``pong`` frame carrying the same id.
+    PING = "ping"
+    Ping = "ping"
 
 
 def _signature(api_secret: str, nonce: int) -> str:
@@ -88,6 +91,11 @@ class Request(WireModel, omit_defaults=True, kw_only=True, wire_keys="serializat
         return cls(
             action=Action.Unsubscribe, id=str(uuid.uuid4()), subscription=list(subscriptions)
         )
+
+    @classmethod
+    def ping(cls) -> Request:
+        """The application ping, answered with a ``pong`` frame of the same ``id``."""
+        return cls(action=Action.PING, id=str(uuid.uuid4()))
 
     def message(self) -> str:
         """The JSON text sent on the wire: wire keys, None fields left out."""

@@ -46,6 +46,8 @@ class Event(WireEnum):
     AD_RATIO_UPDATE = "ad_ratio_update"
     BORROWING_SNAPSHOT = "borrowing_snapshot"
     BORROWING_UPDATE = "borrowing_update"
+    # The answer to the application ping (``Action.PING``): undocumented, seen on the wire.
+    PONG = "pong"
 
 
 class Response(WireModel, kw_only=True):

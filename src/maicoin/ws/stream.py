@@ -1,15 +1,15 @@
 """``Stream``: the MAX WebSocket client of the user's guide.
 
-One connection at a time; on every (re)connection a fresh auth request (new nonce and
-signature) and the remembered subscriptions are sent again, within the client-side request
-rate limit. This module is the public surface; the connections themselves are run by
+One connection at a time; on every (re)connection the requests of ``Stream.requests`` are
+sent again in order, within the client-side request rate limit: each ``sub`` request as it
+was first sent, the stream's auth request with a fresh nonce and signature. This module is
+the public surface; the connections themselves are run by
 ``maicoin.ws._client.session``, and each frame goes down ``maicoin.ws._frames``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
@@ -17,15 +17,18 @@ from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
-from ._client.credentials import Credentials, mask
-from ._client.registry import SubscriptionRegistry, merged_filters
+from ._client.credentials import Credentials, credentials_from, mask
+from ._client.lifecycle import StreamState
+from ._client.registry import SubscriptionRegistry, merged_filters, subscription_key
+from ._client.replay import drop_subscriptions, sub_requests
 from ._client.session import LifecycleCallback, Session
 from ._event_loop import NO_UVLOOP_ENV, loop_factory
 from ._frames.book import BookKeeper, OrderBook
 from ._frames.dispatch import Dispatcher
 from ._frames.rules import BookResync, checked_dispatch_mode, checked_task_limit
-from ._io.connect import ConnectFactory, default_connect
+from ._io.connect import ConnectFactory, checked_uri, default_connect
 from .channel import auth_filter_for
+from .errors import SubscriptionError
 from .filter import Filter
 from .ratelimit import RequestRateLimiter
 from .reconnect import ReconnectPolicy
@@ -45,6 +48,7 @@ __all__ = [
     "LifecycleCallback",
     "ReconnectPolicy",
     "Stream",
+    "StreamState",
     "WebSocketConnection",
     "WebSocketContext",
 ]
@@ -88,14 +92,15 @@ class Stream:
         on_permanent_failure: LifecycleCallback | None = None,
         on_handler_error: HandlerErrorCallback | None = None,
         on_book_resync: Callable[[BookResync], Any] | None = None,
+        on_subscription_error: Callable[[SubscriptionError], Any] | None = None,
         rate_limiter: RequestRateLimiter | None = None,
         **connect_options: Any,
     ) -> None:
         dispatch = checked_dispatch_mode(dispatch)
-        if (api_key is None) != (api_secret is None):
-            missing = "api_secret" if api_secret is None else "api_key"
-            raise ValueError(f"{missing} is required when the other credential is given")
         self.uri: str = uri if uri is not None else (os.environ.get("MAX_WS_URI") or MAX_WS_URI)
+        if connect_factory is None:
+            # The default transport's URIs are checked now; a user's factory may take any.
+            checked_uri(self.uri, source="uri" if uri is not None else "MAX_WS_URI")
         self.reconnect_policy: ReconnectPolicy = (
             reconnect_policy if reconnect_policy is not None else ReconnectPolicy(enabled=reconnect)
         )
@@ -118,17 +123,23 @@ class Stream:
         self._dispatcher: Dispatcher | None = None
         self.rate_limiter = rate_limiter or RequestRateLimiter()
 
+        #: The requests every connection sends, in order: a list code may read and extend.
+        self.requests: list[Request] = []
         self._credentials: Credentials | None = None
+        # The stream's own auth request in ``requests``: re-signed for every connection.
+        self._auth: Request | None = None
         self._auth_filters: list[Filter | str] | None = list(auth_filters) if auth_filters else None
-        if api_key is not None and api_secret is not None:
-            self._credentials = Credentials(api_key, api_secret)
         self._subscriptions = SubscriptionRegistry()
         self.on_book_resync = on_book_resync
+        self.on_subscription_error = on_subscription_error
         self._books = BookKeeper(self._stats)
         self._session = Session(self, self._stats, self._subscriptions, self._books)
         self._run_task: asyncio.Task[None] | None = None
         self._running = False
         self._finished: asyncio.Event | None = None
+        self._credentials = credentials_from(api_key, api_secret)
+        if self._credentials is not None:
+            self._renew_auth()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -163,6 +174,11 @@ class Stream:
         return self._session.connected
 
     @property
+    def state(self) -> StreamState:
+        """Where the stream is in its life: idle, connecting, connected, backing off, ..."""
+        return self._session.state
+
+    @property
     def books(self) -> Mapping[str, OrderBook]:
         """The local order book of every subscribed ``book`` market, by market."""
         return self._books.books
@@ -177,14 +193,14 @@ class Stream:
         """Filters the next auth request carries (explicit ones plus private channels)."""
         return merged_filters(self._auth_filters, self._subscriptions.private_filters)
 
-    @property
-    def requests(self) -> list[Request]:
-        """The requests sent on every (re)connection, auth first (a fresh nonce each time)."""
-        requests = [self._auth_request()] if self._credentials else []
-        public = self._subscriptions.public
-        if public:
-            requests.append(Request.subscribe(public))
-        return requests
+    def requests_for_connection(self) -> list[Request]:
+        """``requests`` as a new connection sends them: the stream's auth signed afresh."""
+        own = self._auth
+        if own is not None and self._credentials is not None:
+            fresh = self._auth_request()
+            self.requests[:] = [fresh if request is own else request for request in self.requests]
+            self._auth = fresh
+        return list(self.requests)
 
     def add_handler(self, handler: Handler) -> None:
         """Call ``handler(response)`` for every response (sync or async callable)."""
@@ -193,15 +209,24 @@ class Stream:
         self.handlers.append(handler)
 
     def auth(
-        self, api_key: str, api_secret: str, *, filters: Sequence[Filter | str] | None = None
+        self,
+        api_key: str | None,
+        api_secret: str | None,
+        *,
+        filters: Sequence[Filter | str] | None = None,
     ) -> None:
-        """Authenticate on every connection with these credentials (at once if connected)."""
-        if not api_key or not api_secret:
-            raise ValueError("auth needs a non-empty api_key and api_secret")
-        self._credentials = Credentials(api_key, api_secret)
+        """Authenticate on every connection with these credentials (at once if connected).
+
+        As in the original, unset credentials (None or empty, as ``os.environ.get`` gives)
+        are ignored and the stream stays public.
+        """
+        credentials = credentials_from(api_key, api_secret)
+        if credentials is None:
+            return
+        self._credentials = credentials
         if filters is not None:
             self._auth_filters = list(filters)
-        self._session.send_live(self._auth_request())
+        self._session.send_live(self._renew_auth())
 
     def subscribe(self, subscriptions: Iterable[Subscription]) -> None:
         """Subscribe (at once if connected); remembered and replayed on reconnects."""
@@ -216,17 +241,21 @@ class Stream:
         added = self._subscriptions.add(subs)
         for sub in added:
             self._books.track(sub)
-        if added:
-            self._session.send_live(Request.subscribe(added))
+        # A changed subscription (a new kline resolution) replaces the one held.
+        drop_subscriptions(self.requests, {subscription_key(sub) for sub in added})
+        for request in sub_requests(added):
+            self.requests.append(request)
+            self._session.send_live(request)
         if self._subscriptions.private_filters != private_before:
             # New private families are chosen by a new auth request.
-            self._session.send_live(self._auth_request())
+            self._session.send_live(self._renew_auth())
 
     def unsubscribe(self, subscriptions: Iterable[Subscription]) -> None:
         """Unsubscribe (at once if connected) and stop replaying them on reconnects."""
         removed = self._subscriptions.remove(subscriptions)
         for sub in removed:
             self._books.untrack(sub)
+        drop_subscriptions(self.requests, {subscription_key(sub) for sub in removed})
         if removed:
             self._session.send_live(Request.unsubscribe(removed))
 
@@ -267,19 +296,36 @@ class Stream:
             self._finished.set()
 
     def stop(self) -> None:
-        """Ask the stream to stop: the connection is closed and ``arun`` returns."""
-        if self._running or (self._run_task is not None and not self._run_task.done()):
-            self._session.stop()
+        """Stop the stream: no handler call starts after this returns, pending handler tasks
+        are cancelled, the connection is closed and ``arun`` returns.
+
+        Honoured in every state; a stop before ``arun()`` has started (``create_task(
+        stream.arun()); stream.stop()``) makes that run return at once.
+        """
+        self._session.stop()
 
     async def aclose(self) -> None:
-        """Stop and wait until the stream has finished (handler tasks cancelled and awaited)."""
+        """Stop and wait until the stream has finished (handler tasks cancelled and awaited).
+
+        The stream's own failure is not raised here (``arun`` or the iterator raise it); a
+        cancellation of the caller is.
+        """
         self.stop()
         task = self._run_task
         if task is not None and not task.done():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.shield(task)
+            await asyncio.wait([task])
+            if not task.cancelled():
+                task.exception()  # retrieved: the failure was reported where it happened
         elif self._running and self._finished is not None:
             await self._finished.wait()
+
+    async def ping(self, timeout: float = 10.0) -> float:  # noqa: ASYNC109 - a deadline per ping
+        """Send the application ping (``{"action":"ping"}``); return its round trip in seconds.
+
+        Raises ConnectionError when not connected or the connection closes first, and
+        TimeoutError when no ``pong`` comes within ``timeout`` seconds.
+        """
+        return await self._session.ping(timeout)
 
     async def __aenter__(self) -> Stream:
         self._start_background()
@@ -330,6 +376,18 @@ class Stream:
                 self.arun(), name="maicoin.ws stream"
             )
         return self._run_task
+
+    def _renew_auth(self) -> Request:
+        """Sign a new auth request and put it in ``requests`` (first), replacing our last."""
+        fresh = self._auth_request()
+        own = self._auth
+        index = next((i for i, request in enumerate(self.requests) if request is own), None)
+        if index is None:
+            self.requests.insert(0, fresh)
+        else:
+            self.requests[index] = fresh
+        self._auth = fresh
+        return fresh
 
     def _auth_request(self) -> Request:
         assert self._credentials is not None

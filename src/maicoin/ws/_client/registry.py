@@ -62,6 +62,7 @@ class SubscriptionRegistry:
         subs = list(subscriptions)
         for sub in subs:
             validate_subscription(sub)
+            self._check_one_depth(sub, subs)
         added: list[Subscription] = []
         for sub in subs:
             private = auth_filter_for(sub.channel)
@@ -73,6 +74,24 @@ class SubscriptionRegistry:
                 self._public[key] = sub
                 added.append(sub)
         return added
+
+    def _check_one_depth(self, sub: Subscription, batch: list[Subscription]) -> None:
+        """One book depth per market per socket: MAX's book frames carry no depth, so two
+        depths of one market on one connection interleave streams nobody can tell apart."""
+        if sub.channel != Channel.BOOK:
+            return
+        key = subscription_key(sub)
+        held = self._public.get(key)
+        others = [held] if held is not None else []
+        others += [other for other in batch if subscription_key(other) == key]
+        for other in others:
+            if other.depth != sub.depth:
+                raise SubscriptionError(
+                    f"the {sub.market} book cannot be subscribed at depth {sub.depth} and at "
+                    f"depth {other.depth} on one stream: MAX's book frames carry no depth. "
+                    "Unsubscribe the other depth first, or use a second Stream",
+                    subscriptions=[sub],
+                )
 
     def remove(self, subscriptions: Iterable[Subscription]) -> list[Subscription]:
         """Forget subscriptions; return the public ones that were active (to unsubscribe)."""

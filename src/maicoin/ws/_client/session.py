@@ -22,16 +22,19 @@ from .._frames.decode import make_decoder
 from .._frames.dispatch import Dispatcher
 from .._frames.frame_path import FramePath
 from .._frames.rules import BookResync
-from .._io.connect import ConnectFactory, retry_after
+from .._io.connect import ConnectFactory, handshake_failure, retry_after
 from .._io.reader import receive_loop
 from ..channel import Channel
-from ..errors import AuthenticationError, HandlerError
+from ..errors import AuthenticationError, HandlerError, HandshakeError, SubscriptionError
 from ..ratelimit import RequestRateLimiter
 from ..reconnect import ReconnectPolicy
 from ..request import Request
+from ..response import Event, Response
 from ..stats import StreamStats
+from .lifecycle import Lifecycle, StreamState
 from .refusals import Reconnect, check_error_response
-from .registry import SubscriptionRegistry
+from .registry import SubscriptionRegistry, subscription_key
+from .replay import describe, drop_subscriptions, find_sub_request, refused_by
 
 __all__ = ["LifecycleCallback", "Session", "StreamSettings", "notify"]
 
@@ -53,9 +56,12 @@ class StreamSettings(Protocol):
     on_reconnecting: LifecycleCallback | None
     on_permanent_failure: LifecycleCallback | None
     on_book_resync: Callable[[BookResync], Any] | None
+    on_subscription_error: Callable[[SubscriptionError], Any] | None
+    requests: list[Request]
 
-    @property
-    def requests(self) -> list[Request]: ...
+    def requests_for_connection(self) -> list[Request]:
+        """``requests`` as a new connection sends them (the stream's auth freshly signed)."""
+        ...
 
 
 class Session:
@@ -75,15 +81,25 @@ class Session:
         self._decode = make_decoder()
         self._connection: Any = None
         self._outbox: asyncio.Queue[Request] | None = None
-        self._stopping = False
-        self._wakeup: asyncio.Event | None = None
+        self.lifecycle = Lifecycle()
         self._failure: BaseException | None = None
         self._background: set[asyncio.Future[Any]] = set()
+        self._dispatcher: Dispatcher | None = None
+        # The task running the reconnect loop, which an outside stop() cancels.
+        self._loop_task: asyncio.Task[None] | None = None
+        self._cancelled_by_stop = False
+        # Whether the current attempt got past the handshake (what a failure's log says).
+        self._opened = False
+        self._pings: dict[str, asyncio.Future[float]] = {}
 
     @property
     def connected(self) -> bool:
         """True while a connection is open."""
         return self._connection is not None
+
+    @property
+    def state(self) -> StreamState:
+        return self.lifecycle.state
 
     def send_live(self, request: Request) -> None:
         """Queue a request for the live connection; without one it is sent on connect."""
@@ -91,14 +107,30 @@ class Session:
             self._outbox.put_nowait(request)
 
     def stop(self) -> None:
-        """End the session: the connection is closed and ``run`` returns."""
-        self._stopping = True
-        if self._wakeup is not None:
-            self._wakeup.set()
+        """End the session at once: no handler call starts after this returns.
+
+        Honoured in every state; before a run has started it is kept for that run. Pending
+        handler tasks are cancelled, the dispatcher takes no more frames, the connection is
+        closed, and a handshake or a handler awaited by the reader is cancelled (unless the
+        stop comes from that very handler, which is left to finish).
+        """
+        self.lifecycle.request_stop()
+        dispatcher = self._dispatcher
+        if dispatcher is not None:
+            dispatcher.close()
         connection = self._connection
         if connection is not None:
             with contextlib.suppress(RuntimeError):
                 self._keep(asyncio.ensure_future(connection.close()))
+        task = self._loop_task
+        if task is not None and not task.done() and not self._cancelled_by_stop:
+            try:
+                inside = asyncio.current_task() is task
+            except RuntimeError:  # no running loop: called from another thread's sync code
+                inside = False
+            if not inside:
+                self._cancelled_by_stop = True
+                task.cancel()
 
     def fail(self, error: HandlerError) -> None:
         """A task-mode handler failed with nobody to tell: stop the stream with it."""
@@ -109,28 +141,67 @@ class Session:
             self._failure = error
         self.stop()
 
+    async def ping(self, timeout: float) -> float:  # noqa: ASYNC109 - a deadline per ping
+        """Send the application ping; return the seconds until its ``pong`` arrived."""
+        if self._outbox is None:
+            raise ConnectionError("ping needs an open connection; the stream is not connected")
+        request = Request.ping()
+        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._pings[request.id] = waiter
+        started = time.perf_counter()
+        self._outbox.put_nowait(request)
+        try:
+            async with asyncio.timeout(timeout):
+                answered = await waiter
+        except TimeoutError:
+            raise TimeoutError(f"no pong within {timeout} s") from None
+        finally:
+            self._pings.pop(request.id, None)
+        return answered - started
+
     async def run(self, dispatcher: Dispatcher) -> None:
         """Connect, and reconnect by the policy, until stopped or a permanent failure.
 
-        A ``stop()`` that came before this run started is honoured: the flag is cleared when
-        a run ends, not when it starts.
+        The reconnect loop runs in a task of its own so that a ``stop()`` from outside can
+        cancel a handshake or an awaited handler; that cancellation ends the run normally,
+        while a cancellation of the caller's task still propagates.
         """
+        lifecycle = self.lifecycle
+        lifecycle.begin_run()
         self._failure = None
-        self._wakeup = asyncio.Event()
-        if self._stopping:
-            self._wakeup.set()
+        self._dispatcher = dispatcher
+        loop_task = asyncio.get_running_loop().create_task(
+            self._reconnect_loop(dispatcher), name="maicoin.ws connections"
+        )
+        self._loop_task = loop_task
         try:
-            await self._reconnect_loop(dispatcher)
+            await loop_task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if not (loop_task.cancelled() and self._cancelled_by_stop):
+                raise
+            if current is not None and current.cancelling():
+                raise
         finally:
-            self._stopping = False
+            if not loop_task.done():  # our caller was cancelled: so is the loop
+                loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await loop_task
+            self._loop_task = None
+            self._cancelled_by_stop = False
+            self._dispatcher = None
+            lifecycle.end_run()
 
     async def _reconnect_loop(self, dispatcher: Dispatcher) -> None:
         settings = self._settings
+        lifecycle = self.lifecycle
         attempt = 0
-        while not self._stopping:
+        while not lifecycle.stop_requested:
             policy = settings.reconnect_policy
             started = time.monotonic()
             error: BaseException | None = None
+            self._opened = False
+            lifecycle.advance(StreamState.CONNECTING)
             try:
                 await self._connection_lifetime(dispatcher)
             except HandlerError as exc:
@@ -150,8 +221,16 @@ class Session:
             if self._failure is not None:
                 failure = self._failure
                 raise _original(failure) if isinstance(failure, HandlerError) else failure
-            if self._stopping:
+            if lifecycle.stop_requested:
                 return
+            if error is not None and not self._opened:
+                reason = handshake_failure(error)
+                if reason is not None:
+                    failure = HandshakeError(f"could not connect to {settings.uri}: {reason}")
+                    failure.__cause__ = error
+                    log.error("%s; not retrying", failure)
+                    await notify(settings.on_permanent_failure, failure)
+                    raise failure
             if time.monotonic() - started >= policy.healthy_after:
                 attempt = 0
             attempt += 1
@@ -171,10 +250,23 @@ class Session:
                     delay,
                     time.strftime("%H:%M:%S", time.gmtime(banned_until)),
                 )
+            elif self._opened:
+                log.warning(
+                    "disconnected from %s (%s); reconnect attempt %d in %.2f s",
+                    settings.uri,
+                    _what(error),
+                    attempt,
+                    delay,
+                )
             else:
                 log.warning(
-                    "disconnected (%r); reconnect attempt %d in %.2f s", error, attempt, delay
+                    "could not connect to %s (%s); attempt %d in %.2f s",
+                    settings.uri,
+                    _what(error),
+                    attempt + 1,
+                    delay,
                 )
+            lifecycle.advance(StreamState.BACKING_OFF)
             await notify(settings.on_reconnecting, error)
             await self._sleep(delay)
             self._stats.reconnects += 1
@@ -187,28 +279,30 @@ class Session:
             apply_book=self._books.apply,
             dispatch=dispatcher.dispatch,
             request_resync=self._resync,
-            on_error_response=check_error_response,
+            on_control=self._on_control,
         )
 
     async def _connection_lifetime(self, dispatcher: Dispatcher) -> None:
         """One connection: open, send the stream's requests, receive until it ends."""
         settings = self._settings
         async with settings.connect_factory(settings.uri, **settings.connect_options) as conn:
+            self._opened = True
             self._connection = conn
             self._outbox = asyncio.Queue()
             self._stats.connections += 1
             writer: asyncio.Task[None] | None = None
             error: BaseException | None = None
-            if self._stopping:
+            if self.lifecycle.stop_requested:
                 # stop() came during the handshake, when there was no connection to close.
                 self._connection = None
                 self._outbox = None
                 return
             try:
                 self._books.invalidate_all()
-                for request in settings.requests:
+                for request in settings.requests_for_connection():
                     await self._send(conn, request)
                 log.info("connected to %s", settings.uri)
+                self.lifecycle.advance(StreamState.CONNECTED)
                 await notify(settings.on_connected, None)
                 writer = asyncio.get_running_loop().create_task(self._write_outbox(conn))
                 await receive_loop(self.frame_path(dispatcher), conn)
@@ -220,11 +314,14 @@ class Session:
             finally:
                 self._connection = None
                 self._outbox = None
+                self._fail_pings()
                 if writer is not None:
                     writer.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await writer
-                if not isinstance(error, asyncio.CancelledError):
+                if self._cancelled_by_stop:
+                    await notify(settings.on_disconnected, None)
+                elif not isinstance(error, asyncio.CancelledError):
                     await notify(settings.on_disconnected, _public_error(error))
             if isinstance(error, Reconnect):
                 raise ConnectionError(str(error))
@@ -240,6 +337,53 @@ class Session:
         await self._settings.rate_limiter.acquire()
         await connection.send(request.message())
         self._stats.requests_sent += 1
+
+    def _on_control(self, response: Response) -> None:
+        """An ``error`` or ``pong`` frame, after its handlers: answer a ping, judge an error."""
+        if response.event is Event.PONG:
+            waiter = self._pings.get(response.id or "")
+            if waiter is not None and not waiter.done():
+                waiter.set_result(time.perf_counter())
+            return
+        check_error_response(response)  # raises when the error ends the stream or connection
+        reasons = response.errors or []
+        request = find_sub_request(self._settings.requests, response.id)
+        if request is None or not request.subscriptions:
+            log.warning("MAX error response (request id %s): %s", response.id, "; ".join(reasons))
+            return
+        self._refused(request, refused_by(request.subscriptions, reasons), reasons)
+
+    def _refused(self, request: Request, refused: list[Any], reasons: list[str]) -> None:
+        """Forget refused subscriptions; send the rest of their request again; tell the user."""
+        settings = self._settings
+        for sub in self._subscriptions.remove(refused):
+            self._books.untrack(sub)
+        drop_subscriptions(settings.requests, {subscription_key(sub) for sub in refused})
+        # The exchange may have refused the whole request for one bad subscription: the rest
+        # are asked for again (a repeat of an accepted one only brings a fresh snapshot).
+        rest = find_sub_request(settings.requests, request.id)
+        if rest is not None:
+            self.send_live(rest)
+        reason = "; ".join(reasons) or "no reason given"
+        error = SubscriptionError(
+            f"MAX refused {describe(refused)}: {reason}", subscriptions=refused, reason=reason
+        )
+        callback = settings.on_subscription_error
+        if callback is None:
+            log.error("%s (pass on_subscription_error= to handle refusals)", error)
+            return
+        try:
+            result = callback(error)
+            if isinstance(result, Awaitable):
+                self._keep(asyncio.ensure_future(result))
+        except Exception:
+            log.exception("on_subscription_error callback raised")
+
+    def _fail_pings(self) -> None:
+        for waiter in self._pings.values():
+            if not waiter.done():
+                waiter.set_exception(ConnectionError("the connection closed before the pong"))
+        self._pings.clear()
 
     def _resync(self, resync: BookResync) -> None:
         """Resubscribe one book (unsub then sub) through the rate-limited outbox."""
@@ -263,9 +407,7 @@ class Session:
 
     async def _sleep(self, delay: float) -> None:
         """Backoff sleep that ``stop()`` cuts short."""
-        assert self._wakeup is not None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+        await self.lifecycle.sleep(delay)
 
 
 async def notify(callback: Callable[..., Any] | None, *args: Any) -> None:
@@ -285,6 +427,14 @@ async def notify(callback: Callable[..., Any] | None, *args: Any) -> None:
 def _original(error: HandlerError) -> BaseException:
     cause = error.__cause__
     return cause if cause is not None else error
+
+
+def _what(error: BaseException | None) -> str:
+    """An error as a log line names it: its type and message."""
+    if error is None:
+        return "closed by the server"
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _public_error(error: BaseException | None) -> BaseException | None:

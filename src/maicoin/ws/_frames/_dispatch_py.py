@@ -45,6 +45,7 @@ class Dispatcher:
     """Deliver each response to the stream's handlers (inline or as tasks) or to a queue."""
 
     __slots__ = (
+        "_closed",
         "_handler_errors",
         "_handlers",
         "_limit",
@@ -86,6 +87,7 @@ class Dispatcher:
         self._tasks: dict[asyncio.Future[Any], Any] = {}
         # Resolved when the task count drops below the limit; shared by every waiter.
         self._room: asyncio.Future[None] | None = None
+        self._closed = False
 
     @property
     def mode(self) -> str:
@@ -109,10 +111,14 @@ class Dispatcher:
 
     def dispatch(self, response: Any) -> Awaitable[None] | None:
         """Deliver one response; return an awaitable the caller must await, or None."""
+        if self._closed:
+            return None
         mode = self._mode
         if mode is _INLINE:
             rest = iter(self._handlers)
             for handler in rest:
+                if self._closed:  # a handler stopped the stream: no further call
+                    return None
                 try:
                     result = handler(response)
                 except Exception as exc:
@@ -141,6 +147,23 @@ class Dispatcher:
         except asyncio.QueueFull:
             return queue.put(response)
         return None
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called: responses are no longer delivered."""
+        return self._closed
+
+    def close(self) -> None:
+        """Deliver nothing more; cancel tracked tasks (but the caller's own); release waiters."""
+        self._closed = True
+        try:
+            current = asyncio.current_task()
+        except RuntimeError:
+            current = None
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        self._release_room()
 
     async def aclose(self) -> None:
         """Cancel every tracked task, wait until all of them are done, release any waiter."""
@@ -190,6 +213,8 @@ class Dispatcher:
                     continue
                 pending = None
             for handler in rest:
+                if self._closed:
+                    return
                 try:
                     result = handler(response)
                 except Exception as exc:

@@ -6,6 +6,6 @@ cdef class FramePath:
     cdef object _apply_book
     cdef object _dispatch
     cdef object _request_resync
-    cdef object _on_error_response
+    cdef object _on_control
 
     cpdef object feed(self, object frame)

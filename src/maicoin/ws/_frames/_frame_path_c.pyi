@@ -15,6 +15,6 @@ class FramePath:
         apply_book: Callable[[Response], Any],
         dispatch: Callable[[Response], Awaitable[Any] | None],
         request_resync: Callable[[Any], None],
-        on_error_response: Callable[[Response], None],
+        on_control: Callable[[Response], None],
     ) -> None: ...
     def feed(self, frame: bytes | str) -> Awaitable[Any] | None: ...

@@ -22,6 +22,7 @@ __all__ = ["FramePath"]
 log = logging.getLogger("maicoin.ws")
 _BOOK: Final = Channel.BOOK
 _ERROR: Final = Event.ERROR
+_PONG: Final = Event.PONG
 
 
 @final
@@ -30,15 +31,15 @@ class FramePath:
 
     ``decode`` raises ``ValidationError`` for a frame that does not decode: it is counted in
     ``stats.decode_errors``, logged and skipped. ``apply_book(response)`` gets every ``book``
-    frame and may return a resync request for ``request_resync``. ``on_error_response`` sees
-    every ``error`` frame after its handlers and may raise to end the connection.
+    frame and may return a resync request for ``request_resync``. ``on_control`` sees
+    every ``error`` and ``pong`` frame after its handlers and may raise to end the connection.
     """
 
     __slots__ = (
         "_apply_book",
         "_decode",
         "_dispatch",
-        "_on_error_response",
+        "_on_control",
         "_request_resync",
         "_stats",
     )
@@ -51,14 +52,14 @@ class FramePath:
         apply_book: Callable[[Response], Any],
         dispatch: Callable[[Response], Awaitable[Any] | None],
         request_resync: Callable[[Any], None],
-        on_error_response: Callable[[Response], None],
+        on_control: Callable[[Response], None],
     ) -> None:
         self._decode = decode
         self._stats = stats
         self._apply_book = apply_book
         self._dispatch = dispatch
         self._request_resync = request_resync
-        self._on_error_response = on_error_response
+        self._on_control = on_control
 
     def feed(self, frame: bytes | str) -> Awaitable[Any] | None:
         """Handle one frame; return an awaitable to await before the next frame, or None."""
@@ -78,12 +79,13 @@ class FramePath:
             if resync is not None:
                 self._request_resync(resync)
         pending = self._dispatch(response)
-        if response.event is _ERROR:
+        event = response.event
+        if event is _ERROR or event is _PONG:
             if pending is not None:
-                return self._error_after(pending, response)
-            self._on_error_response(response)
+                return self._control_after(pending, response)
+            self._on_control(response)
         return pending
 
-    async def _error_after(self, pending: Awaitable[Any], response: Response) -> None:
+    async def _control_after(self, pending: Awaitable[Any], response: Response) -> None:
         await pending
-        self._on_error_response(response)
+        self._on_control(response)

@@ -13,6 +13,7 @@ A connection without ``run_frame_path`` (any user factory) is read with ``recv()
 from __future__ import annotations
 
 import email.utils
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -22,13 +23,41 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import (
+    InvalidHandshake,
+    InvalidMessage,
+    InvalidStatus,
+    InvalidURI,
+    SecurityError,
+)
+from websockets.uri import parse_uri
 
 from .websockets_push import PushClientConnection
 
-__all__ = ["ConnectFactory", "default_connect", "frame_reader", "retry_after"]
+__all__ = [
+    "ConnectFactory",
+    "checked_uri",
+    "default_connect",
+    "frame_reader",
+    "handshake_failure",
+    "retry_after",
+]
 
 ConnectFactory = Callable[..., AbstractAsyncContextManager[Any]]
+
+
+def checked_uri(uri: object, *, source: str = "uri") -> str:
+    """``uri`` if the WebSocket transport can open it, else ValueError naming ``source``."""
+    if not isinstance(uri, str):
+        raise TypeError(f"{source} must be a str, got {type(uri).__name__}")
+    try:
+        parse_uri(uri)
+    except (InvalidURI, ValueError) as exc:  # ValueError: a port that is not a number
+        raise ValueError(
+            f"{source} is not a WebSocket URI: {uri!r} ({exc}); "
+            "expected ws://HOST[:PORT]/PATH or wss://..."
+        ) from None
+    return uri
 
 
 def default_connect(uri: str, **connect_options: Any) -> AbstractAsyncContextManager[Any]:
@@ -80,17 +109,55 @@ def retry_after(exc: BaseException, *, now: float | None = None) -> float | None
 
 def _retry_after_header(exc: BaseException) -> str | None:
     """The ``Retry-After`` header of an HTTP 429 handshake refusal, else None."""
+    if _refusal_status(exc) != 429:
+        return None
     if isinstance(exc, InvalidStatus):
-        if exc.response.status_code != 429:
-            return None
         value: str | None = exc.response.headers.get("Retry-After")
         return value
+    header = exc.response.headers.get("Retry-After")  # type: ignore[attr-defined]
+    return header if isinstance(header, str) else None
+
+
+def handshake_failure(exc: BaseException) -> str | None:
+    """Why a failed handshake can never succeed on retry, or None when a retry may cure it.
+
+    Permanent: a URI websockets cannot parse, a TLS certificate that does not verify, an
+    HTTP answer other than 101 that no wait changes (2xx, and 4xx but 408 and 429: the
+    endpoint is not a WebSocket endpoint, or refuses us), and a peer that does not speak
+    HTTP or refuses the upgrade. Transient: 408, 429 (see ``retry_after``), 5xx, a peer
+    that closed or reset the connection mid-handshake, timeouts, DNS and socket errors.
+    """
+    if isinstance(exc, InvalidURI):
+        return f"invalid WebSocket URI ({exc})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate verification failed ({exc.verify_message or exc})"
+    status = _refusal_status(exc)
+    if status is not None:
+        if status in (408, 429) or status >= 500 or status < 200:
+            return None
+        return f"HTTP {status} instead of a WebSocket upgrade: not a WebSocket endpoint"
+    if isinstance(exc, InvalidMessage):
+        # A reset or EOF mid-handshake is a restart or a blip; anything else is a peer that
+        # does not answer in HTTP.
+        if isinstance(exc.__cause__, (EOFError, OSError)):
+            return None
+        return f"the peer does not speak HTTP ({exc})"
+    if isinstance(exc, (InvalidHandshake, SecurityError)):
+        return f"the peer refused the WebSocket upgrade ({exc})"
+    picows = sys.modules.get("picows")
+    if picows is not None and isinstance(exc, picows.WSHandshakeError):
+        return f"the peer refused the WebSocket upgrade ({exc})"
+    return None
+
+
+def _refusal_status(exc: BaseException) -> int | None:
+    """The HTTP status of a handshake refused with an HTTP response, on either transport."""
+    if isinstance(exc, InvalidStatus):
+        return int(exc.response.status_code)
     # A picows refusal can only exist once picows was imported: never import it here.
     picows = sys.modules.get("picows")
-    if picows is None or not isinstance(exc, picows.WSHandshakeError):
-        return None
-    response = exc.response
-    if response is None or int(response.status) != 429:
-        return None
-    header = response.headers.get("Retry-After")
-    return header if isinstance(header, str) else None
+    if picows is not None and isinstance(exc, picows.WSHandshakeError):
+        response = exc.response
+        if response is not None:
+            return int(response.status)
+    return None

@@ -137,17 +137,19 @@ async def replay_recording(
     markets = book_markets(iter(reader))
     summary = ReplaySummary()
     frames = iter(reader)
+    stream: Stream | None = None
+
+    @contextlib.asynccontextmanager
+    async def connect(uri: str, **options: Any) -> AsyncIterator[_RecordingConnection]:
+        assert stream is not None
+        yield _RecordingConnection(frames, summary, stream)
+
     stream = Stream(
         uri=f"replay:{path}",
         reconnect_policy=ReconnectPolicy(base_delay=0.0, max_delay=0.0, jitter=0.0),
         rate_limiter=RequestRateLimiter(_UNLIMITED),
+        connect_factory=connect,
     )
-
-    @contextlib.asynccontextmanager
-    async def connect(uri: str, **options: Any) -> AsyncIterator[_RecordingConnection]:
-        yield _RecordingConnection(frames, summary, stream)
-
-    stream.connect_factory = connect
     stream.subscribe([Subscription(channel=Channel.BOOK, market=market) for market in markets])
 
     def count(response: Response) -> None:

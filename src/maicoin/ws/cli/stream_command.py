@@ -7,11 +7,9 @@ import os
 import sys
 import time
 
-from websockets.exceptions import InvalidURI
-from websockets.uri import parse_uri
-
+from .._io.connect import checked_uri
 from ..reconnect import ReconnectPolicy
-from ..stream import Stream
+from ..stream import MAX_WS_URI, Stream
 from ..subscription import Subscription
 from .recording import RecordingWriter, frame_text, tapped_connect
 from .runner import Interrupt, UsageError, drive_stream, run_command, silence_stdout
@@ -40,18 +38,18 @@ def stream_from_args(args: argparse.Namespace) -> Stream:
                 f"nothing to subscribe to: name subscriptions ({', '.join(SPEC_FORMS)}) "
                 "or set MAX_API_KEY and MAX_API_SECRET for private events"
             )
+    uri = args.uri if args.uri is not None else (os.environ.get("MAX_WS_URI") or MAX_WS_URI)
+    try:
+        checked_uri(uri, source="--uri" if args.uri is not None else "MAX_WS_URI")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     stream = Stream(
         key,
         secret,
-        uri=args.uri,
+        uri=uri,
         reconnect_policy=ReconnectPolicy(max_retries=args.retries),
         auth_filters=args.filters,
     )
-    try:
-        parse_uri(stream.uri)
-    except InvalidURI as exc:
-        source = "--uri" if args.uri is not None else "MAX_WS_URI"
-        raise UsageError(f"{source}: {exc} (expected ws://HOST[:PORT]/PATH or wss://...)") from None
     stream.subscribe(subscriptions)
     return stream
 
