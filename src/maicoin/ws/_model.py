@@ -44,6 +44,7 @@ from typing import (
     Annotated,
     Any,
     ClassVar,
+    Final,
     Literal,
     TypeAlias,
     TypeVar,
@@ -57,6 +58,7 @@ import msgspec
 from .errors import ValidationError
 
 __all__ = [
+    "DECODE_FAILURES",
     "MAX_UNIX_MS",
     "MIN_UNIX_MS",
     "Int64",
@@ -360,10 +362,20 @@ _ABSENT: Any = object()
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
+DECODE_FAILURES: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
+"""What decoding JSON text raises for a bad document: msgspec's errors (``ValidationError``
+included), bytes that are not UTF-8 and nesting deeper than the interpreter's stack allows."""
+
+
 def as_validation_error(exc: Exception, model: str) -> ValidationError:
-    """Turn a msgspec or UTF-8 decoding error into a ValidationError naming the field."""
+    """Turn a msgspec, UTF-8 or nesting-depth decoding error into a ValidationError naming
+    the field."""
     if isinstance(exc, UnicodeError):
         return ValidationError(f"invalid {model}: frame is not valid UTF-8 ({exc})")
+    if isinstance(exc, RecursionError):
+        return ValidationError(
+            f"invalid {model}: JSON nests too deeply to decode ({exc})", field="$"
+        )
     message = str(exc)
     if not isinstance(exc, msgspec.ValidationError):
         return ValidationError(f"invalid {model}: not valid JSON ({message})")
@@ -554,7 +566,7 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
         token = _STRICT_VALUES.set(strict_values)
         try:
             model = msgspec.convert(data, cls, strict=strict_types)
-        except msgspec.ValidationError as exc:
+        except (msgspec.ValidationError, RecursionError) as exc:
             raise as_validation_error(exc, cls.__name__) from None
         finally:
             _STRICT_VALUES.reset(token)
@@ -621,7 +633,7 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
         if not cls._native_input or _key_policy(by_alias, by_name) != (True, False):
             try:
                 obj = msgspec.json.decode(json_data)
-            except (msgspec.DecodeError, UnicodeError) as exc:
+            except DECODE_FAILURES as exc:
                 raise as_validation_error(exc, cls.__name__) from None
             return cls._validate(
                 obj,
@@ -638,7 +650,7 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
         token = _STRICT_VALUES.set(bool(strict))
         try:
             model: _Model = decoder.decode(json_data)
-        except (msgspec.DecodeError, UnicodeError) as exc:
+        except DECODE_FAILURES as exc:
             raise as_validation_error(exc, cls.__name__) from None
         finally:
             _STRICT_VALUES.reset(token)
