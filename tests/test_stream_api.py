@@ -156,6 +156,20 @@ def test_secret_never_in_repr_or_requests_repr() -> None:
     assert SECRET not in stream.requests[0].message()
 
 
+def test_the_key_and_signature_never_show_in_the_streams_requests() -> None:
+    key = "abcdefgh-full-api-key"
+    stream = Stream(api_key=key, api_secret=SECRET)
+    stream.subscribe([Subscription(channel=Channel.TICKER, market="btcusdt")])
+    requests = stream.requests
+    signature = requests[0].signature
+    assert signature is not None and requests[0].api_key == key
+    for text in (repr(requests), str(requests), repr(stream), repr(vars(stream)), str(requests[0])):
+        assert key not in text and signature not in text and SECRET not in text
+        assert "abcd…" in text
+    sent = requests[0].message()
+    assert key in sent and signature in sent  # the wire form is whole
+
+
 def test_credentials_must_come_in_pairs() -> None:
     with pytest.raises(ValueError, match="api_secret"):
         Stream(api_key="key")

@@ -34,7 +34,7 @@ import operator
 import re
 import sys
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -68,6 +68,7 @@ __all__ = [
     "WireEnum",
     "WireModel",
     "as_validation_error",
+    "mask",
 ]
 
 _ENUM_LOOKUP = enum.Enum.__new__.__code__
@@ -367,6 +368,24 @@ DECODE_FAILURES: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
 included), bytes that are not UTF-8 and nesting deeper than the interpreter's stack allows."""
 
 
+def mask(secret: object) -> str:
+    """A secret shortened for logs and reprs: its first four characters, then an ellipsis."""
+    text = str(secret)
+    return repr(text[:4] + "…") if len(text) > 4 else "'…'"
+
+
+class _Masked:
+    """Stands for a secret in a repr: shows what :func:`mask` shows."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, secret: object) -> None:
+        self._text = mask(secret)
+
+    def __repr__(self) -> str:
+        return self._text
+
+
 def as_validation_error(exc: Exception, model: str) -> ValidationError:
     """Turn a msgspec, UTF-8 or nesting-depth decoding error into a ValidationError naming
     the field."""
@@ -512,6 +531,9 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
     _native_input: ClassVar[bool]
     _choice_fields: ClassVar[tuple[_Field, ...]]
     _json_decoders: ClassVar[dict[bool, msgspec.json.Decoder[Any]]]
+    # Fields whose values repr (and str, and rich) show masked: model_dump, encoding and the
+    # wire keep them whole.
+    _secret_fields: ClassVar[frozenset[str]] = frozenset()
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable
 
     @classmethod
@@ -804,13 +826,22 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
             getattr(self, field.name) == getattr(other, field.name) for field in self._fields
         )
 
+    def _repr_items(self) -> Iterator[tuple[str, Any]]:
+        """The fields a repr shows (unset optional ones left out), secrets masked."""
+        secret = self._secret_fields
+        for field in self._fields:
+            value = getattr(self, field.name)
+            if value is None and field.has_default:
+                continue
+            yield field.name, (_Masked(value) if field.name in secret else value)
+
     def __repr__(self) -> str:
-        shown = (
-            f"{field.name}={getattr(self, field.name)!r}"
-            for field in self._fields
-            if not (field.has_default and getattr(self, field.name) is None)
-        )
+        shown = (f"{name}={value!r}" for name, value in self._repr_items())
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # rich's pretty printer: msgspec's own would show every field as it is, secrets too.
+        return list(self._repr_items())
 
 
 def _restore(cls: _ModelMeta, values: dict[str, Any]) -> WireModel:

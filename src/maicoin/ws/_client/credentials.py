@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
+from .._model import mask
+
 __all__ = ["Credentials", "mask"]
-
-
-def mask(key: str) -> str:
-    """A key shortened for logs and reprs: its first four characters, then an ellipsis."""
-    return repr(key[:4] + "…") if len(key) > 4 else "'…'"
 
 
 class Credentials:
