@@ -6,20 +6,16 @@ clock instead of a call to ``time.time``. Its fields are declared in ``_frame_pa
 the compiled receive loop calls ``feed`` directly.
 """
 
-import logging
-
 cimport cython
 from cpython.time cimport time as wall_time
 
 from maicoin.ws.channel import Channel
-from maicoin.ws.errors import ValidationError
 from maicoin.ws.response import Event
+from maicoin.ws._frames.rules import undecodable_frame
 
-cdef object log = logging.getLogger("maicoin.ws")
 cdef object BOOK = Channel.BOOK
 cdef object ERROR = Event.ERROR
 cdef object PONG = Event.PONG
-cdef object ValidationError_ = ValidationError
 
 
 @cython.final
@@ -49,9 +45,8 @@ cdef class FramePath:
         stats.last_receive_time = wall_time()
         try:
             response = self._decode(frame)
-        except ValidationError_ as exc:
-            stats.decode_errors += 1
-            log.warning("dropped a frame that does not decode (%s): %.200r", exc, frame)
+        except Exception as exc:  # whatever decoding raises, the frame alone is lost
+            undecodable_frame(stats, frame, exc)
             return None
         # msgspec hands back the enum member itself for every known channel and event.
         if response.channel is BOOK:

@@ -880,3 +880,64 @@ def test_bad_frame_does_not_poison_the_decoder() -> None:
     with pytest.raises(ValidationError):
         decode(b"{")
     assert decode(frames.AUTHENTICATED).event is Event.AUTHENTICATED
+
+
+DEEP = '{"e":"x","T":1,"z":' + "[" * 2000 + "]" * 2000 + "}"
+"""Nesting msgspec cannot follow on the stack: it raised RecursionError out of decoding."""
+
+DECODERS = [
+    pytest.param(Response.model_validate_json, id="model_validate_json"),
+    pytest.param(lambda text: Response.model_validate_json(text, by_name=True), id="by_name"),
+    pytest.param(decode_response, id="decoder"),
+]
+
+
+@pytest.mark.parametrize("text", [DEEP, DEEP.encode(), DEEP.replace('"x"', '"update"')])
+@pytest.mark.parametrize("decode", DECODERS)
+def test_nesting_too_deep_is_a_validation_error_naming_it(text: str | bytes, decode: Any) -> None:
+    with pytest.raises(ValidationError, match="nests too deeply") as caught:
+        decode(text)
+    assert caught.value.field == "$"
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(DEEP, id="deep-unknown-key"),
+        pytest.param('{"e":"x","T":1,"t":' + "[" * 5000 + "]" * 5000 + "}", id="deep-known-key"),
+        pytest.param("[" * 100_000, id="deep-unterminated"),
+        pytest.param('{"a":' * 5000 + "1" + "}" * 5000, id="deep-objects"),
+        pytest.param('{"e":"update","T":1,"z":' + '{"a":[' * 3000, id="deep-truncated"),
+    ],
+)
+@pytest.mark.parametrize(
+    "decode",
+    [
+        *DECODERS,
+        pytest.param(lambda text: Response.model_validate_json(text, strict=True), id="strict"),
+    ],
+)
+def test_any_deep_document_is_a_validation_error(text: str, decode: Any) -> None:
+    with pytest.raises(ValidationError):
+        decode(text)
+
+
+def test_model_validate_with_deep_nesting_is_a_validation_error() -> None:
+    nested: Any = 1
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(ValidationError):
+        Response.model_validate({"e": "update", "T": 1700000000123, "t": nested})
+    # An unknown key is ignored, however deep its value.
+    assert (
+        Response.model_validate({"e": "update", "T": 1700000000123, "z": nested}).event == "update"
+    )
+
+
+def test_a_deep_frame_does_not_poison_the_decoder() -> None:
+    decode = make_decoder()
+    for _ in range(3):
+        with pytest.raises(ValidationError):
+            decode(DEEP)
+    assert decode(frames.AUTHENTICATED).event is Event.AUTHENTICATED

@@ -77,7 +77,96 @@ def test_the_secret_is_never_stored_or_shown() -> None:
     shown = [repr(request), str(request), request.message(), request.model_dump_json()]
     assert not any(API_SECRET in text for text in shown)
     assert API_SECRET not in repr(request.model_dump())
-    assert SIGNATURE in repr(request)
+    assert API_SECRET not in repr(vars(type(request))) and not hasattr(request, "__dict__")
+
+
+def shown_forms(request: Request) -> list[str]:
+    """Every way a request is shown rather than sent: repr, str, format, rich, containers."""
+    return [
+        repr(request),
+        str(request),
+        f"{request}",
+        f"{request!r}",
+        "%s %r" % (request, request),  # noqa: UP031 - the logging style
+        repr([request]),
+        str([request, request]),
+        repr({"requests": (request,)}),
+        repr(list(request.__rich_repr__())),
+        repr(request.model_copy()),
+    ]
+
+
+def test_the_key_and_the_signature_are_masked_wherever_a_request_is_shown() -> None:
+    request = Request.auth(API_KEY, API_SECRET, nonce=NONCE)
+    for text in shown_forms(request):
+        assert API_KEY not in text and SIGNATURE not in text, text
+        assert API_SECRET not in text
+    assert repr(request) == (
+        f"Request(action=<Action.Authorize: 'auth'>, id={request.id!r}, api_key='k3yA…', "
+        f"nonce={NONCE}, signature='2805…')"
+    )
+    assert list(request.__rich_repr__()) != []
+    assert dict((name, repr(value)) for name, value in request.__rich_repr__())["api_key"] == (
+        "'k3yA…'"
+    )
+
+
+def test_the_wire_form_and_the_dumps_keep_the_real_values() -> None:
+    request = Request.auth(API_KEY, API_SECRET, nonce=NONCE)
+    assert request.api_key == API_KEY and request.signature == SIGNATURE
+    wire = json.loads(request.message())
+    assert (wire["apiKey"], wire["signature"]) == (API_KEY, SIGNATURE)
+    dump = request.model_dump()
+    assert (dump["api_key"], dump["signature"]) == (API_KEY, SIGNATURE)
+    assert request.model_dump(by_alias=True)["apiKey"] == API_KEY
+    assert json.loads(request.model_dump_json())["signature"] == SIGNATURE
+    copied = request.model_copy()
+    assert (copied.api_key, copied.signature) == (API_KEY, SIGNATURE) and copied == request
+
+
+@pytest.mark.parametrize("key", ["k", "k3yA", "k3yAb"])
+def test_a_short_key_is_masked_too(key: str) -> None:
+    request = Request.auth(key, API_SECRET, nonce=NONCE)
+    assert f"api_key={key!r}" not in repr(request)
+
+
+def test_a_request_built_any_way_masks_its_secrets() -> None:
+    built = [
+        Request(action=Action.Authorize, id="1", api_key=API_KEY, nonce=NONCE, signature=SIGNATURE),
+        Request.model_validate(
+            {"action": "auth", "id": "1", "api_key": API_KEY, "signature": SIGNATURE}
+        ),
+        Request.model_construct(action="auth", id="1", api_key=API_KEY, signature=SIGNATURE),
+        Request.model_validate_json(
+            json.dumps({"action": "auth", "id": "1", "api_key": API_KEY, "signature": SIGNATURE})
+        ),
+    ]
+    for request in built:
+        for text in shown_forms(request):
+            assert API_KEY not in text and SIGNATURE not in text, text
+        assert request.api_key == API_KEY and request.signature == SIGNATURE
+
+
+def test_validation_errors_never_show_the_key_or_the_signature() -> None:
+    signed = {"action": "auth", "id": "1", "api_key": API_KEY, "signature": SIGNATURE}
+    cases = [
+        ({**signed, "nonce": "x"}, False),
+        ({**signed, "nonce": "1"}, True),  # strict: no text for a number
+        ({**signed, "action": "nope"}, True),  # strict: no value outside the enum
+        ({**signed, "id": 1}, False),
+        ({**signed, "signature": 5}, False),
+        ({**signed, "api_key": 5}, False),
+        ({**signed, "nonce": 2**70}, False),
+        ({**signed, "filters": "all"}, False),
+    ]
+    for data, strict in cases:
+        with pytest.raises(ValidationError) as caught:
+            Request.model_validate(data, strict=strict)
+        message = f"{caught.value} {caught.value!r} {caught.value.field}"
+        assert API_KEY not in message and SIGNATURE not in message
+    with pytest.raises(ValidationError) as caught:
+        Request(action="nope", id="1", api_key=API_KEY, signature=SIGNATURE)
+    assert API_KEY not in str(caught.value) and SIGNATURE not in str(caught.value)
 
 
 def test_subscribe_message_uses_the_plural_key() -> None:

@@ -157,6 +157,7 @@ def test_secret_never_in_repr_or_requests_repr() -> None:
     assert SECRET not in stream.requests[0].message()
 
 
+<<<<<<< HEAD
 def test_a_lone_credential_is_ignored_with_a_warning_as_the_original_ignores_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -173,6 +174,25 @@ def test_auth_with_unset_credentials_is_accepted_and_keeps_the_stream_public() -
     assert stream.requests == []
     stream.auth("key", SECRET)
     assert [r.action for r in stream.requests] == ["auth"]
+=======
+def test_the_key_and_signature_never_show_in_the_streams_requests() -> None:
+    key = "abcdefgh-full-api-key"
+    stream = Stream(api_key=key, api_secret=SECRET)
+    stream.subscribe([Subscription(channel=Channel.TICKER, market="btcusdt")])
+    requests = stream.requests
+    signature = requests[0].signature
+    assert signature is not None and requests[0].api_key == key
+    for text in (repr(requests), str(requests), repr(stream), repr(vars(stream)), str(requests[0])):
+        assert key not in text and signature not in text and SECRET not in text
+        assert "abcd…" in text
+    sent = requests[0].message()
+    assert key in sent and signature in sent  # the wire form is whole
+
+
+def test_credentials_must_come_in_pairs() -> None:
+    with pytest.raises(ValueError, match="api_secret"):
+        Stream(api_key="key")
+>>>>>>> issue11-hardening
 
 
 def test_add_handler_rejects_non_callables() -> None:

@@ -139,6 +139,108 @@ def test_a_frame_that_does_not_decode_is_counted_logged_and_skipped(
     assert "does not decode" in caplog.text and "not json at all" in caplog.text
 
 
+DEEP = b'{"e":"x","T":1,"z":' + b"[" * 2000 + b"]" * 2000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(DEEP, id="nested-too-deep"),
+        pytest.param(DEEP.decode(), id="nested-too-deep-text"),
+        pytest.param(b'{"e":"update","T":1,"M":"\xff\xfe"}', id="not-utf-8"),
+        pytest.param('{"e":"up\ud800","T":1}', id="lone-surrogate"),
+        pytest.param(b'{"e":"update","T":1' + b"9" * 5000 + b"}", id="huge-number"),
+        pytest.param(b"", id="empty"),
+        pytest.param(b'{"c":"book","e":"update","M":"btcusdt","a":[["1"', id="truncated"),
+    ],
+)
+def test_every_decoding_failure_is_counted_logged_and_skipped(
+    impl: ModuleType, frame: bytes | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="maicoin.ws")
+    parts = Parts()
+    path = parts.path(impl)
+    assert path.feed(frame) is None
+    assert path.feed(TICKER) is None
+    assert parts.stats.decode_errors == 1 and parts.stats.messages == 2
+    assert [r.channel for r in parts.dispatched] == [Channel.TICKER]
+    assert parts.booked == []
+    (record,) = caplog.records
+    assert record.getMessage().startswith("dropped a frame that does not decode (invalid Response")
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        RecursionError("maximum recursion depth exceeded"),
+        TypeError("unexpected"),
+        ValueError("odd"),
+        KeyError("k"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        MemoryError(),
+        OverflowError("too big"),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_any_exception_a_decoder_raises_only_loses_that_frame(
+    impl: ModuleType, exc: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="maicoin.ws")
+    decode = make_decoder()
+
+    def flaky(frame: bytes | str) -> Response:
+        if frame == b"bad":
+            raise exc
+        return decode(frame)
+
+    parts = Parts()
+    path = impl.FramePath(
+        decode=flaky,
+        stats=parts.stats,
+        apply_book=parts.apply_book,
+        dispatch=parts.dispatch,
+        request_resync=parts.resyncs.append,
+        on_control=parts.errors.append,
+    )
+    assert path.feed(b"bad") is None
+    path.feed(TICKER)
+    assert parts.stats.decode_errors == 1 and parts.stats.messages == 2
+    assert len(parts.dispatched) == 1
+    assert f"({type(exc).__name__}" in caplog.text and "b'bad'" in caplog.text
+
+
+def test_a_decoder_interrupt_is_not_swallowed(impl: ModuleType) -> None:
+    def cancelled(frame: bytes | str) -> Response:
+        raise asyncio.CancelledError
+
+    parts = Parts()
+    path = impl.FramePath(
+        decode=cancelled,
+        stats=parts.stats,
+        apply_book=parts.apply_book,
+        dispatch=parts.dispatch,
+        request_resync=parts.resyncs.append,
+        on_control=parts.errors.append,
+    )
+    with pytest.raises(asyncio.CancelledError):
+        path.feed(TICKER)
+    assert parts.stats.decode_errors == 0
+
+
+@pytest.mark.parametrize("frame", [b"x" * 2**20, "\u00e9" * 2**20], ids=["bytes", "text"])
+def test_the_log_of_a_bad_frame_shows_a_bounded_excerpt(
+    impl: ModuleType, frame: bytes | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="maicoin.ws")
+    parts = Parts()
+    parts.path(impl).feed(frame)
+    assert parts.stats.decode_errors == 1
+    message = caplog.records[0].getMessage()
+    assert len(message) < 800
+    unit = "bytes" if isinstance(frame, bytes) else "characters"
+    assert message.endswith(f"... ({2**20} {unit})")
+
+
 def test_error_frames_reach_on_control_after_the_handlers(impl: ModuleType) -> None:
     seen: list[str] = []
     parts = Parts()

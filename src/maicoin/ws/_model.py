@@ -34,7 +34,7 @@ import operator
 import re
 import sys
 import types
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -44,6 +44,7 @@ from typing import (
     Annotated,
     Any,
     ClassVar,
+    Final,
     Literal,
     TypeAlias,
     TypeVar,
@@ -57,6 +58,7 @@ import msgspec
 from .errors import ValidationError
 
 __all__ = [
+    "DECODE_FAILURES",
     "MAX_UNIX_MS",
     "MIN_UNIX_MS",
     "Int64",
@@ -66,6 +68,7 @@ __all__ = [
     "WireEnum",
     "WireModel",
     "as_validation_error",
+    "mask",
 ]
 
 _ENUM_LOOKUP = enum.Enum.__new__.__code__
@@ -360,10 +363,38 @@ _ABSENT: Any = object()
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
+DECODE_FAILURES: Final = (msgspec.DecodeError, UnicodeError, RecursionError)
+"""What decoding JSON text raises for a bad document: msgspec's errors (``ValidationError``
+included), bytes that are not UTF-8 and nesting deeper than the interpreter's stack allows."""
+
+
+def mask(secret: object) -> str:
+    """A secret shortened for logs and reprs: its first four characters, then an ellipsis."""
+    text = str(secret)
+    return repr(text[:4] + "…") if len(text) > 4 else "'…'"
+
+
+class _Masked:
+    """Stands for a secret in a repr: shows what :func:`mask` shows."""
+
+    __slots__ = ("_text",)
+
+    def __init__(self, secret: object) -> None:
+        self._text = mask(secret)
+
+    def __repr__(self) -> str:
+        return self._text
+
+
 def as_validation_error(exc: Exception, model: str) -> ValidationError:
-    """Turn a msgspec or UTF-8 decoding error into a ValidationError naming the field."""
+    """Turn a msgspec, UTF-8 or nesting-depth decoding error into a ValidationError naming
+    the field."""
     if isinstance(exc, UnicodeError):
         return ValidationError(f"invalid {model}: frame is not valid UTF-8 ({exc})")
+    if isinstance(exc, RecursionError):
+        return ValidationError(
+            f"invalid {model}: JSON nests too deeply to decode ({exc})", field="$"
+        )
     message = str(exc)
     if not isinstance(exc, msgspec.ValidationError):
         return ValidationError(f"invalid {model}: not valid JSON ({message})")
@@ -500,6 +531,9 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
     _native_input: ClassVar[bool]
     _choice_fields: ClassVar[tuple[_Field, ...]]
     _json_decoders: ClassVar[dict[bool, msgspec.json.Decoder[Any]]]
+    # Fields whose values repr (and str, and rich) show masked: model_dump, encoding and the
+    # wire keep them whole.
+    _secret_fields: ClassVar[frozenset[str]] = frozenset()
     __hash__ = None  # type: ignore[assignment]  # mutable, compared by value: unhashable
 
     @classmethod
@@ -554,7 +588,7 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
         token = _STRICT_VALUES.set(strict_values)
         try:
             model = msgspec.convert(data, cls, strict=strict_types)
-        except msgspec.ValidationError as exc:
+        except (msgspec.ValidationError, RecursionError) as exc:
             raise as_validation_error(exc, cls.__name__) from None
         finally:
             _STRICT_VALUES.reset(token)
@@ -621,7 +655,7 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
         if not cls._native_input or _key_policy(by_alias, by_name) != (True, False):
             try:
                 obj = msgspec.json.decode(json_data)
-            except (msgspec.DecodeError, UnicodeError) as exc:
+            except DECODE_FAILURES as exc:
                 raise as_validation_error(exc, cls.__name__) from None
             return cls._validate(
                 obj,
@@ -638,7 +672,7 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
         token = _STRICT_VALUES.set(bool(strict))
         try:
             model: _Model = decoder.decode(json_data)
-        except (msgspec.DecodeError, UnicodeError) as exc:
+        except DECODE_FAILURES as exc:
             raise as_validation_error(exc, cls.__name__) from None
         finally:
             _STRICT_VALUES.reset(token)
@@ -792,13 +826,22 @@ class WireModel(msgspec.Struct, metaclass=_ModelMeta, gc=False):
             getattr(self, field.name) == getattr(other, field.name) for field in self._fields
         )
 
+    def _repr_items(self) -> Iterator[tuple[str, Any]]:
+        """The fields a repr shows (unset optional ones left out), secrets masked."""
+        secret = self._secret_fields
+        for field in self._fields:
+            value = getattr(self, field.name)
+            if value is None and field.has_default:
+                continue
+            yield field.name, (_Masked(value) if field.name in secret else value)
+
     def __repr__(self) -> str:
-        shown = (
-            f"{field.name}={getattr(self, field.name)!r}"
-            for field in self._fields
-            if not (field.has_default and getattr(self, field.name) is None)
-        )
+        shown = (f"{name}={value!r}" for name, value in self._repr_items())
         return f"{type(self).__name__}({', '.join(shown)})"
+
+    def __rich_repr__(self) -> list[tuple[str, Any]]:
+        # rich's pretty printer: msgspec's own would show every field as it is, secrets too.
+        return list(self._repr_items())
 
 
 def _restore(cls: _ModelMeta, values: dict[str, Any]) -> WireModel:

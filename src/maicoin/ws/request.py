@@ -39,7 +39,11 @@ class Request(WireModel, omit_defaults=True, kw_only=True, wire_keys="serializat
     As in the original, ``apiKey`` is only the wire's spelling (``message()``,
     ``model_dump(by_alias=True)``): input, ``model_validate`` included, names the field
     ``api_key``. The API secret is never stored: only the signature made with it is.
+    ``repr``, ``str`` and rich's pretty printer show the key and the signature masked (their
+    first four characters); ``model_dump()`` and ``message()`` carry them whole.
     """
+
+    _secret_fields = frozenset({"api_key", "signature"})
 
     action: Lenient[Action]
     id: str

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import logging
 
+from .._model import mask
+
 __all__ = ["Credentials", "credentials_from", "mask"]
 
 log = logging.getLogger("maicoin.ws")
-
-
-def mask(key: str) -> str:
-    """A key shortened for logs and reprs: its first four characters, then an ellipsis."""
-    return repr(key[:4] + "…") if len(key) > 4 else "'…'"
 
 
 class Credentials:

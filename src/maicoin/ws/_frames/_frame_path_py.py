@@ -8,18 +8,16 @@ the frames and feeds them in.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, final
 
 from ..channel import Channel
-from ..errors import ValidationError
 from ..response import Event, Response
+from .rules import undecodable_frame
 
 __all__ = ["FramePath"]
 
-log = logging.getLogger("maicoin.ws")
 _BOOK: Final = Channel.BOOK
 _ERROR: Final = Event.ERROR
 _PONG: Final = Event.PONG
@@ -29,10 +27,12 @@ _PONG: Final = Event.PONG
 class FramePath:
     """Count, decode, keep the book and dispatch one frame.
 
-    ``decode`` raises ``ValidationError`` for a frame that does not decode: it is counted in
-    ``stats.decode_errors``, logged and skipped. ``apply_book(response)`` gets every ``book``
-    frame and may return a resync request for ``request_resync``. ``on_control`` sees
-    every ``error`` and ``pong`` frame after its handlers and may raise to end the connection.
+    ``decode`` raises ``ValidationError`` for a frame that does not decode; that frame, or
+    one on which ``decode`` raises anything else, is counted in ``stats.decode_errors``,
+    logged and skipped (``rules.undecodable_frame``), and the connection goes on.
+    ``apply_book(response)`` gets every ``book`` frame and may return a resync request for
+    ``request_resync``. ``on_control`` sees every ``error`` and ``pong`` frame after its
+    handlers and may raise to end the connection.
     """
 
     __slots__ = (
@@ -69,9 +69,8 @@ class FramePath:
         stats.last_receive_time = time.time()
         try:
             response = self._decode(frame)
-        except ValidationError as exc:
-            stats.decode_errors += 1
-            log.warning("dropped a frame that does not decode (%s): %.200r", exc, frame)
+        except Exception as exc:  # whatever decoding raises, the frame alone is lost
+            undecodable_frame(stats, frame, exc)
             return None
         # msgspec hands back the enum member itself for every known channel and event.
         if response.channel is _BOOK:

@@ -11,6 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple
 
+from ..errors import ValidationError
+
 if TYPE_CHECKING:
     from ..response import Response
     from ..stats import StreamStats
@@ -29,11 +31,49 @@ __all__ = [
     "Level",
     "checked_dispatch_mode",
     "checked_task_limit",
+    "frame_excerpt",
     "malformed_frame",
     "out_of_sequence",
+    "undecodable_frame",
 ]
 
 log = logging.getLogger("maicoin.ws")
+
+# ---------------------------------------------------------------- decoding
+EXCERPT_CHARS: Final = 200
+"""How much of a bad frame a log line shows."""
+
+
+def frame_excerpt(frame: object) -> str:
+    """The start of ``frame`` for a log line: at most ``EXCERPT_CHARS`` of it, and its size.
+
+    Only the start is ever copied (``%.200r`` would build the repr of a whole 1 MiB frame).
+    """
+    try:
+        size = len(frame)  # type: ignore[arg-type]
+        head = frame[:EXCERPT_CHARS]  # type: ignore[index]
+    except TypeError:
+        return f"<{type(frame).__name__}>"
+    if not isinstance(head, bytes | str):
+        head = bytes(head)
+    if size <= EXCERPT_CHARS:
+        return repr(head)
+    unit = "characters" if isinstance(head, str) else "bytes"
+    return f"{head!r}... ({size} {unit})"
+
+
+def undecodable_frame(stats: StreamStats, frame: object, exc: Exception) -> None:
+    """Count and log a frame the decoder refused (or failed on); the path skips it.
+
+    Any exception counts: the decoder turns every known failure into ``ValidationError``
+    (whose message names the field), anything else is named by its type.
+    """
+    stats.decode_errors += 1
+    problem = str(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
+    if len(problem) > EXCERPT_CHARS:
+        problem = problem[:EXCERPT_CHARS] + "..."
+    log.warning("dropped a frame that does not decode (%s): %s", problem, frame_excerpt(frame))
+
 
 # ---------------------------------------------------------------- the order book
 APPLIED = 0
