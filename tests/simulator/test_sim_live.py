@@ -4,6 +4,7 @@ with its switch turned off."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -210,6 +211,78 @@ async def test_thousands_of_repeated_subscriptions_get_one_prompt_reply(
         await still_serves(c)
     assert reply["s"] == [BOOK, {"channel": "trade", "market": "ethusdt"}]
     assert [f["c"] for f in snapshots] == ["book", "trade"]
+
+
+# -- idle close -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def idle_sim(clock: ManualClock) -> AsyncIterator[MaxSimulator]:
+    async with manual_simulator(clock, idle_timeout=0.3) as simulator:
+        yield simulator
+
+
+async def test_a_silent_connection_is_dropped_without_a_close_frame(
+    idle_sim: MaxSimulator,
+) -> None:
+    async with client_factory(idle_sim, ping_interval=None)() as c:
+        await c.subscribe(BOOK)  # a subscription that stays quiet: the market never steps
+        await c.recv()
+        await asyncio.wait_for(c.websocket.wait_closed(), 5.0)
+    assert (c.websocket.close_code, c.websocket.protocol.close_rcvd) == (1006, None)
+    connection = idle_sim.all_connections[0]
+    assert connection.idle_closed and connection.aborted and connection.close_code is None
+
+
+async def test_a_quiet_connection_kept_alive_by_protocol_pings_stays_open(
+    clock: ManualClock,
+) -> None:
+    async with (
+        manual_simulator(clock, idle_timeout=1.0) as sim,
+        client_factory(sim, ping_interval=None)() as c,
+    ):
+        for _ in range(25):  # 2.5 s of pings, every 0.1 s: far more than the timeout
+            await asyncio.wait_for(await c.websocket.ping(), 5.0)
+            await asyncio.sleep(0.1)
+        await still_serves(c)
+        assert not sim.all_connections[0].idle_closed
+    assert sim.all_connections[0].pings_received == 25
+
+
+@pytest.mark.parametrize("traffic", ["protocol-ping", "application-ping", "frame-sent"])
+async def test_traffic_either_way_restarts_the_idle_watch(
+    sim: MaxSimulator, client: ClientFactory, traffic: str
+) -> None:
+    async with client() as c:
+        await c.subscribe(BOOK)
+        await c.recv()
+        connection = sim.connections[0]
+        before = connection.last_traffic
+        await asyncio.sleep(0.01)  # let the loop clock move on
+        if traffic == "protocol-ping":
+            await asyncio.wait_for(await c.websocket.ping(), 5.0)
+        elif traffic == "application-ping":
+            await c.send({"action": "ping", "id": "p"})
+            await c.recv()
+        else:
+            sim.step(5)
+            await c.recv()
+        await sim.wait_until(lambda: connection.last_traffic > before)
+    assert sim.idle_timeout == 60.0 and connection.idle_timeout == 60.0
+    assert not connection.idle_closed
+
+
+async def test_idle_timeout_none_never_drops(clock: ManualClock) -> None:
+    async with manual_simulator(clock, idle_timeout=None) as sim, client_factory(sim)() as c:
+        await asyncio.sleep(0.2)
+        await still_serves(c)
+    assert sim.all_connections[0].idle_timeout is None
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("inf"), float("nan")])
+def test_idle_timeout_must_be_positive(value: float) -> None:
+    with pytest.raises(ValueError, match="idle_timeout must be positive or None"):
+        MaxSimulator(idle_timeout=value)
 
 
 # -- the application ping -----------------------------------------------------------------------

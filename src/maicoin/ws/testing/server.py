@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -64,6 +65,9 @@ class MaxSimulator:
     By default it behaves as the live exchange does where that differs from the
     documentation (protocol.md, "beyond its documentation"); each behaviour has a switch:
 
+    - ``idle_timeout``: a connection with no frame either way for this many seconds is
+      dropped without a close frame (the client sees 1006); the server never pings, so a
+      quiet client must (a protocol ping or the application ping). None: never.
     - ``app_ping``: ``{"action": "ping", "id": x}`` is answered ``{"e": "pong", "i": x, "T"}``
       (False: E-1004, as for any unknown action).
     - ``live_errors``: every error frame carries ``i`` (``""`` when the request had none) and
@@ -91,6 +95,7 @@ class MaxSimulator:
         history: int = DEFAULT_HISTORY,
         faults: Faults | None = None,
         path: str = "/ws",
+        idle_timeout: float | None = 60.0,
         app_ping: bool = True,
         live_errors: bool = True,
     ) -> None:
@@ -107,6 +112,8 @@ class MaxSimulator:
         ):
             if every is not None and (type(every) is not int or every < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {every!r}")
+        if idle_timeout is not None and not (idle_timeout > 0 and math.isfinite(idle_timeout)):
+            raise ValueError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
         self.seed = seed
         self.api_keys: dict[str, str] = dict({"key": "secret"} if api_keys is None else api_keys)
         self.host = host
@@ -117,6 +124,9 @@ class MaxSimulator:
         self.pool_quota_every = pool_quota_every
         self.faults = Faults() if faults is None else faults
         """Faults every new connection starts with (copied at its handshake)."""
+        self.idle_timeout = idle_timeout
+        """Seconds without a frame either way before a connection is dropped (read when it
+        opens; None: never)."""
         self.app_ping = app_ping
         self.live_errors = live_errors
         start_ms = self._now_ms()
@@ -504,6 +514,7 @@ class MaxSimulator:
             replace(self.faults),
             clock_ms=self._now_ms,
             on_change=self._notify,
+            idle_timeout=self.idle_timeout,
         )
         self.connections.append(connection)
         self.all_connections.append(connection)
