@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from conftest import ClientFactory, client_factory, manual_simulator
+from sim_client import ReferenceBook
 
 from maicoin.ws.testing import ManualClock, MaxSimulator
+from maicoin.ws.testing.bookview import respelt
 
 BOOK: dict[str, Any] = {"channel": "book", "market": "btcusdt"}
 NOW_MS = 1_750_000_000_000
@@ -283,6 +287,94 @@ async def test_idle_timeout_none_never_drops(clock: ManualClock) -> None:
 def test_idle_timeout_must_be_positive(value: float) -> None:
     with pytest.raises(ValueError, match="idle_timeout must be positive or None"):
         MaxSimulator(idle_timeout=value)
+
+
+# -- the layout of book frames ------------------------------------------------------------------
+
+CANONICAL_BTC_PRICE = re.compile(r"[0-9]+\.[0-9]{2}")
+"""How btcusdt (2 price decimals) spells a price in the true book."""
+
+
+def prices(levels: list[list[str]]) -> list[Decimal]:
+    return [Decimal(price) for price, _ in levels]
+
+
+async def book_frames(sim: MaxSimulator, steps: int = 300, depth: int = 50) -> list[dict[str, Any]]:
+    """The snapshot and the updates of ``steps`` market steps, on a new connection."""
+    async with client_factory(sim)() as c:
+        await c.subscribe({**BOOK, "depth": depth})
+        received = [await c.recv()]
+        sim.step(steps)
+        received += await c.drain()
+    return received
+
+
+async def test_snapshot_bids_come_worst_first_and_asks_best_first(sim: MaxSimulator) -> None:
+    snapshot = (await book_frames(sim, steps=0))[0]
+    truth = sim.book_view("btcusdt", 50)
+    assert snapshot["b"] == truth["bids"][::-1]
+    assert snapshot["a"] == truth["asks"]
+    assert prices(snapshot["b"]) == sorted(prices(snapshot["b"]))
+    assert prices(snapshot["a"]) == sorted(prices(snapshot["a"]))
+
+
+async def test_update_levels_are_unsorted_and_depend_on_the_seed_only(
+    sim: MaxSimulator, clock: ManualClock
+) -> None:
+    updates = (await book_frames(sim))[1:]
+    async with manual_simulator(clock) as again:
+        assert (await book_frames(again))[1:] == updates
+    sides = [prices(f[key]) for f in updates for key in ("a", "b") if len(f[key]) > 2]
+    unsorted = [side for side in sides if side not in (sorted(side), sorted(side, reverse=True))]
+    assert len(unsorted) > len(sides) / 2
+
+
+async def test_removed_levels_are_sometimes_spelt_another_way(sim: MaxSimulator) -> None:
+    received = await book_frames(sim)
+    removed = [price for f in received[1:] for price, volume in f["a"] + f["b"] if volume == "0"]
+    respelt = [price for price in removed if not CANONICAL_BTC_PRICE.fullmatch(price)]
+    kept = [price for f in received for price, volume in f["a"] + f["b"] if volume != "0"]
+    assert 0 < len(respelt) < len(removed) / 4
+    assert all(CANONICAL_BTC_PRICE.fullmatch(price) for price in kept)
+    # A book keyed by numbers follows the truth; one keyed by strings keeps ghost levels.
+    by_number, by_string = ReferenceBook(), {"a": {}, "b": {}}
+    for frame in received:
+        by_number.apply(frame)
+        for key in ("a", "b"):
+            for price, volume in frame[key]:
+                if volume == "0":
+                    by_string[key].pop(price, None)
+                else:
+                    by_string[key][price] = volume
+    truth = sim.book_view("btcusdt", 50, update_id=by_number.last_update_id)
+    assert by_number.levels() == {"asks": truth["asks"], "bids": truth["bids"]}
+    assert len(by_string["a"]) + len(by_string["b"]) > 100
+
+
+async def test_book_layout_switches_off(clock: ManualClock) -> None:
+    options = {"snapshot_bids_ascending": False, "shuffle_updates": False, "respell_prices": 0.0}
+    async with manual_simulator(clock, **options) as sim:
+        received = await book_frames(sim)
+    truth = sim.book_view("btcusdt", 50, update_id=received[0]["li"])
+    assert received[0]["b"] == truth["bids"]
+    for frame in received[1:]:
+        assert prices(frame["a"]) == sorted(prices(frame["a"]))
+        assert prices(frame["b"]) == sorted(prices(frame["b"]), reverse=True)
+        assert all(CANONICAL_BTC_PRICE.fullmatch(p) for p, _ in frame["a"] + frame["b"])
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_respell_prices_is_a_probability(value: float) -> None:
+    with pytest.raises(ValueError, match="respell_prices must be within"):
+        MaxSimulator(respell_prices=value)
+
+
+@pytest.mark.parametrize(
+    ("text", "other"),
+    [("60000.10", "60000.1"), ("60000.00", "60000"), ("60000.12", "60000.120"), ("7", "7.0")],
+)
+def test_a_respelt_price_is_the_same_number(text: str, other: str) -> None:
+    assert respelt(text) == other and Decimal(other) == Decimal(text)
 
 
 # -- the application ping -----------------------------------------------------------------------

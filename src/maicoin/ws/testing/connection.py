@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -62,8 +63,11 @@ class SimConnection:
         clock_ms: Callable[[], int],
         on_change: Callable[[], None],
         idle_timeout: float | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.id = connection_id
+        self.rng = random.Random(connection_id) if rng is None else rng
+        """Drives this connection's shuffled and respelt book levels."""
         self.faults = faults
         self.requests: list[ReceivedRequest] = []
         self.frames_sent = 0

@@ -24,7 +24,7 @@ from websockets.http11 import Request, Response
 from . import frames
 from .auth import NonceLedger, check_auth
 from .book import DEFAULT_HISTORY, BookState
-from .bookview import BookView
+from .bookview import BookView, WireStyle
 from .catalog import market_spec
 from .clock import Clock, now_ms
 from .connection import ReceivedRequest, SimConnection
@@ -68,6 +68,12 @@ class MaxSimulator:
     - ``idle_timeout``: a connection with no frame either way for this many seconds is
       dropped without a close frame (the client sees 1006); the server never pings, so a
       quiet client must (a protocol ping or the application ping). None: never.
+    - ``snapshot_bids_ascending``: snapshot bids come worst first (asks stay best first).
+    - ``shuffle_updates``: the levels of an update come in a seeded random order, not sorted.
+    - ``respell_prices``: the probability that a level an update removes is spelt another
+      way than the book holds it (``"2750938.0"`` for ``"2750938"``): a book keyed by the
+      string keeps a ghost level. Only removals are respelt, so the levels a book holds keep
+      their one spelling and tests can compare texts. 0 disables.
     - ``app_ping``: ``{"action": "ping", "id": x}`` is answered ``{"e": "pong", "i": x, "T"}``
       (False: E-1004, as for any unknown action).
     - ``live_errors``: every error frame carries ``i`` (``""`` when the request had none) and
@@ -98,6 +104,9 @@ class MaxSimulator:
         idle_timeout: float | None = 60.0,
         app_ping: bool = True,
         live_errors: bool = True,
+        snapshot_bids_ascending: bool = True,
+        shuffle_updates: bool = True,
+        respell_prices: float = 0.05,
     ) -> None:
         names = list(markets)
         if not names:
@@ -114,6 +123,8 @@ class MaxSimulator:
                 raise ValueError(f"{name} must be a positive integer or None, got {every!r}")
         if idle_timeout is not None and not (idle_timeout > 0 and math.isfinite(idle_timeout)):
             raise ValueError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
+        if not 0.0 <= respell_prices <= 1.0:
+            raise ValueError(f"respell_prices must be within [0, 1], got {respell_prices!r}")
         self.seed = seed
         self.api_keys: dict[str, str] = dict({"key": "secret"} if api_keys is None else api_keys)
         self.host = host
@@ -129,6 +140,10 @@ class MaxSimulator:
         opens; None: never)."""
         self.app_ping = app_ping
         self.live_errors = live_errors
+        self.book_style = WireStyle(
+            bids_ascending=snapshot_bids_ascending, shuffle=shuffle_updates, respell=respell_prices
+        )
+        """How book frames lay out their levels (read when a book is subscribed)."""
         start_ms = self._now_ms()
         self.markets: dict[str, Market] = {
             name: Market(market_spec(name), seed=seed, now_ms=start_ms, history=history)
@@ -515,6 +530,7 @@ class MaxSimulator:
             clock_ms=self._now_ms,
             on_change=self._notify,
             idle_timeout=self.idle_timeout,
+            rng=random.Random(f"{self.seed}:connection:{self._next_connection_id}"),
         )
         self.connections.append(connection)
         self.all_connections.append(connection)
@@ -632,7 +648,7 @@ class MaxSimulator:
         else:
             market = self.markets[name or ""]
             if channel == "book":
-                view = BookView(market, topic.depth)
+                view = BookView(market, topic.depth, style=self.book_style, rng=connection.rng)
                 connection.book_views[market.spec.name] = view
                 connection.send_frame(view.snapshot(now))
                 return
