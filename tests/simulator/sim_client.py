@@ -56,18 +56,22 @@ class SimClient:
 
 
 class ReferenceBook:
-    """The protocol's local book algorithm, strictly: every update must continue the last."""
+    """The protocol's local book algorithm, strictly: every update must continue the last.
+
+    Levels are keyed by their price as a number (one price may be spelt two ways) and
+    keep the price and volume strings they were last set with.
+    """
 
     def __init__(self) -> None:
-        self.asks: dict[str, str] = {}
-        self.bids: dict[str, str] = {}
+        self.asks: dict[Decimal, list[str]] = {}
+        self.bids: dict[Decimal, list[str]] = {}
         self.last_update_id = -1
         self.version = -1
 
     def apply(self, frame: dict[str, Any]) -> None:
         if frame["e"] == "snapshot":
-            self.asks = {price: volume for price, volume in frame["a"]}
-            self.bids = {price: volume for price, volume in frame["b"]}
+            self.asks = {Decimal(price): [price, volume] for price, volume in frame["a"]}
+            self.bids = {Decimal(price): [price, volume] for price, volume in frame["b"]}
         else:
             assert frame["v"] == self.version, "version changed"
             assert frame["fi"] == self.last_update_id + 1, "sequence gap"
@@ -75,13 +79,13 @@ class ReferenceBook:
             for side, levels in ((self.asks, frame["a"]), (self.bids, frame["b"])):
                 for price, volume in levels:
                     if Decimal(volume) == 0:
-                        side.pop(price, None)
+                        side.pop(Decimal(price), None)
                     else:
-                        side[price] = volume
+                        side[Decimal(price)] = [price, volume]
         self.last_update_id = frame["li"]
         self.version = frame["v"]
 
     def levels(self) -> dict[str, list[list[str]]]:
-        asks = sorted(self.asks.items(), key=lambda level: Decimal(level[0]))
-        bids = sorted(self.bids.items(), key=lambda level: Decimal(level[0]), reverse=True)
-        return {"asks": [list(level) for level in asks], "bids": [list(level) for level in bids]}
+        asks = [self.asks[price] for price in sorted(self.asks)]
+        bids = [self.bids[price] for price in sorted(self.bids, reverse=True)]
+        return {"asks": asks, "bids": bids}

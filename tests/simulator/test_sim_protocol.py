@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import ClientFactory
+from conftest import ClientFactory, client_factory, manual_simulator
 
 from maicoin.ws.testing import BOOK_DEPTHS, KLINE_RESOLUTIONS, ManualClock, MaxSimulator
 
 BOOK: dict[str, Any] = {"channel": "book", "market": "btcusdt"}
+
+
+@pytest.fixture
+async def documented(clock: ManualClock) -> AsyncIterator[MaxSimulator]:
+    """A simulator wording its errors as the documentation does (``live_errors=False``); the
+    live wording, the default, is tested in test_sim_live.py."""
+    async with manual_simulator(clock, live_errors=False) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def documented_client(documented: MaxSimulator) -> ClientFactory:
+    return client_factory(documented)
 
 
 async def test_sub_echoes_id_and_subscriptions_then_sends_snapshot(client: ClientFactory) -> None:
@@ -24,8 +38,8 @@ async def test_sub_echoes_id_and_subscriptions_then_sends_snapshot(client: Clien
     assert (snapshot["c"], snapshot["e"], snapshot["M"]) == ("book", "snapshot", "btcusdt")
 
 
-async def test_sub_with_the_singular_key_is_an_error(client: ClientFactory) -> None:
-    async with client() as c:
+async def test_sub_with_the_singular_key_is_an_error(documented_client: ClientFactory) -> None:
+    async with documented_client() as c:
         await c.send({"action": "sub", "id": 7, "subscription": [BOOK]})
         error = await c.recv()
     assert error["e"] == "error"
@@ -50,8 +64,8 @@ async def test_unsub_uses_the_singular_key_and_stops_the_channel(
     assert {frame["c"] for frame in after} == {"trade"}
 
 
-async def test_unsub_with_the_plural_key_is_an_error(client: ClientFactory) -> None:
-    async with client() as c:
+async def test_unsub_with_the_plural_key_is_an_error(documented_client: ClientFactory) -> None:
+    async with documented_client() as c:
         await c.subscribe(BOOK)
         await c.recv()
         await c.send({"action": "unsub", "id": "u", "subscriptions": [BOOK]})
@@ -61,16 +75,18 @@ async def test_unsub_with_the_plural_key_is_an_error(client: ClientFactory) -> N
     assert error["i"] == "u"
 
 
-async def test_unknown_action_is_e1004_with_the_id(client: ClientFactory) -> None:
-    async with client() as c:
+async def test_unknown_action_is_e1004_with_the_id(documented_client: ClientFactory) -> None:
+    async with documented_client() as c:
         await c.send({"action": "subscribe", "id": "x1"})
         error = await c.recv()
     assert error == {"e": "error", "E": ["E-1004: invalid action"], "i": "x1", "T": error["T"]}
 
 
 @pytest.mark.parametrize("text", ["{not json", '{"action": "sub"', "[1, 2]", '"sub"'])
-async def test_text_that_is_not_a_json_object_is_e1005(client: ClientFactory, text: str) -> None:
-    async with client() as c:
+async def test_text_that_is_not_a_json_object_is_e1005(
+    documented_client: ClientFactory, text: str
+) -> None:
+    async with documented_client() as c:
         await c.send(text)
         error = await c.recv()
     assert error["e"] == "error"
@@ -113,8 +129,8 @@ async def test_book_depth_defaults_to_50(client: ClientFactory) -> None:
 
 
 @pytest.mark.parametrize("depth", [0, 3, 100, "5", True, None])
-async def test_invalid_depth_is_e1100(client: ClientFactory, depth: object) -> None:
-    async with client() as c:
+async def test_invalid_depth_is_e1100(documented_client: ClientFactory, depth: object) -> None:
+    async with documented_client() as c:
         await c.send({"action": "sub", "id": "d", "subscriptions": [{**BOOK, "depth": depth}]})
         error = await c.recv()
     assert error["e"] == "error"
@@ -136,9 +152,9 @@ async def test_invalid_depth_is_e1100(client: ClientFactory, depth: object) -> N
     ],
 )
 async def test_unservable_subscription_is_e1100(
-    client: ClientFactory, subscription: object
+    documented_client: ClientFactory, subscription: object
 ) -> None:
-    async with client() as c:
+    async with documented_client() as c:
         await c.send({"action": "sub", "id": "s", "subscriptions": [subscription]})
         error = await c.recv()
     assert error["E"][0].startswith("E-1100")

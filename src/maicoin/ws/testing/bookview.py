@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from typing import Any
 
 from . import frames
@@ -12,18 +14,63 @@ REMOVED = "0"
 """The volume string that removes a level."""
 
 
+@dataclass(frozen=True, slots=True)
+class WireStyle:
+    """How book frames lay out their levels. The defaults are the tidy documented layout:
+    both sides best first, update levels sorted, one spelling per price."""
+
+    bids_ascending: bool = False
+    """Snapshot bids worst first (ascending), as the live exchange sends them."""
+    shuffle: bool = False
+    """Update levels in a random order (from the view's seeded generator), not sorted."""
+    respell: float = 0.0
+    """Probability that a level an update removes is spelt the other way ("60000.10" as
+    "60000.1", "60000.12" as "60000.120"): the same number, another string."""
+
+
+def respelt(text: str) -> str:
+    """The same decimal written differently: trailing fraction zeros dropped, else one added."""
+    whole, dot, fraction = text.partition(".")
+    if not dot:
+        return f"{text}.0"
+    if fraction.endswith("0"):
+        fraction = fraction.rstrip("0")
+        return f"{whole}.{fraction}" if fraction else whole
+    return f"{text}0"
+
+
 class BookView:
     """What one subscriber of ``market`` at ``depth`` believes the book is.
 
     Each update carries the difference between that belief and the true top N, with
     ``fi``/``li`` covering every update id since the last frame sent to this subscriber.
+    ``style`` lays the levels out; ``rng`` drives its shuffles and respellings.
     """
 
-    __slots__ = ("_asks", "_bids", "depth", "last_update_id", "market", "needs_snapshot", "skip")
+    __slots__ = (
+        "_asks",
+        "_bids",
+        "_rng",
+        "depth",
+        "last_update_id",
+        "market",
+        "needs_snapshot",
+        "skip",
+        "style",
+    )
 
-    def __init__(self, market: Market, depth: int) -> None:
+    def __init__(
+        self,
+        market: Market,
+        depth: int,
+        *,
+        style: WireStyle | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
         self.market = market
         self.depth = depth
+        self.style = WireStyle() if style is None else style
+        self._rng = random.Random(market.spec.name) if rng is None else rng
         self._asks: dict[int, int] = {}
         self._bids: dict[int, int] = {}
         self.last_update_id = 0
@@ -55,7 +102,7 @@ class BookView:
             "snapshot",
             market.spec.name,
             self._levels(asks),
-            self._levels(bids),
+            self._levels(bids[::-1] if self.style.bids_ascending else bids),
             first_update_id=li,
             last_update_id=li,
             version=book.version,
@@ -106,9 +153,20 @@ class BookView:
         changed += [price for price in old if price not in new]
         if not changed:
             return []
-        changed.sort(reverse=descending)
+        style, rng = self.style, self._rng
+        if style.shuffle:
+            changed.sort()  # a set order first, so the shuffle depends on the seed only
+            rng.shuffle(changed)
+        else:
+            changed.sort(reverse=descending)
         fmt_price, fmt_volume = self.market.format_price, self.market.format_volume
-        return [
-            [fmt_price(price), fmt_volume(new[price]) if price in new else REMOVED]
-            for price in changed
-        ]
+        levels = []
+        for price in changed:
+            text = fmt_price(price)
+            if price in new:
+                levels.append([text, fmt_volume(new[price])])
+            else:
+                if style.respell and rng.random() < style.respell:
+                    text = respelt(text)
+                levels.append([text, REMOVED])
+        return levels

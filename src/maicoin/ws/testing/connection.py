@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,10 @@ class SimConnection:
     """A client connection as the simulator sees it: the handle tests use to inspect and break it.
 
     Frames are queued and written by one task per connection, so ``faults.delay`` and the
-    frame-count faults apply in order.
+    frame-count faults apply in order. With ``idle_timeout`` (seconds, None: never), a
+    connection on which no frame went either way for that long is dropped without a close
+    frame (the client sees 1006), as the live exchange does: every frame counts, pings and
+    pongs included.
     """
 
     def __init__(
@@ -58,8 +62,12 @@ class SimConnection:
         *,
         clock_ms: Callable[[], int],
         on_change: Callable[[], None],
+        idle_timeout: float | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.id = connection_id
+        self.rng = random.Random(connection_id) if rng is None else rng
+        """Drives this connection's shuffled and respelt book levels."""
         self.faults = faults
         self.requests: list[ReceivedRequest] = []
         self.frames_sent = 0
@@ -71,6 +79,9 @@ class SimConnection:
         self.close_code: int | None = None
         """The close code the client saw from us, or None while open or after an abort."""
         self.aborted = False
+        self.idle_closed = False
+        """True once the connection was dropped for ``idle_timeout`` seconds of silence."""
+        self.idle_timeout = idle_timeout
         self._websocket = websocket
         self._clock_ms = clock_ms
         self._on_change = on_change
@@ -81,7 +92,9 @@ class SimConnection:
         self._closed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: list[asyncio.TimerHandle] = []
-        self._install_pong_switch()
+        self._idle_timer: asyncio.TimerHandle | None = None
+        self._last_traffic = 0.0
+        self._install_frame_hooks()
 
     # -- state ------------------------------------------------------------------------------
 
@@ -97,6 +110,11 @@ class SimConnection:
     def pending_frames(self) -> int:
         """Frames queued but not yet written (held back by ``faults.delay`` or a slow client)."""
         return self._pending
+
+    @property
+    def last_traffic(self) -> float:
+        """Event loop time (``loop.time()``) of the last frame either way, pings included."""
+        return self._last_traffic
 
     @property
     def remote_address(self) -> Any:
@@ -221,9 +239,12 @@ class SimConnection:
         self._websocket.transport.abort()
 
     def start(self) -> None:
-        """Start the writer and the timed faults (called once the handshake is done)."""
+        """Start the writer, the idle watch and the timed faults (once the handshake is done)."""
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self._write()))
+        self._last_traffic = loop.time()
+        if self.idle_timeout is not None:
+            self._idle_timer = loop.call_later(self.idle_timeout, self._watch_idle)
         faults = self.faults
         if faults.abort_after_seconds is not None:
             self._timers.append(loop.call_later(faults.abort_after_seconds, self.abort))
@@ -240,6 +261,8 @@ class SimConnection:
     async def finish(self) -> None:
         """Stop the writer and timers once the connection is gone."""
         self._closed.set()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         for timer in self._timers:
             timer.cancel()
         current = asyncio.current_task()
@@ -250,17 +273,38 @@ class SimConnection:
                     await task
         self._on_change()
 
-    def _install_pong_switch(self) -> None:
+    def _watch_idle(self) -> None:
+        assert self.idle_timeout is not None
+        if not self.open:
+            return
+        loop = asyncio.get_running_loop()
+        quiet = loop.time() - self._last_traffic
+        if quiet >= self.idle_timeout:
+            logger.info("connection #%d idle for %.1f s: dropped", self.id, quiet)
+            self.idle_closed = True
+            self.abort()
+            return
+        self._idle_timer = loop.call_later(self.idle_timeout - quiet, self._watch_idle)
+
+    def _install_frame_hooks(self) -> None:
         # websockets answers pings inside its protocol object; intercepting its outgoing
-        # pong frames is the only way to count pings and to stop answering them.
+        # pong frames is the only way to count pings and to stop answering them. The same
+        # two hooks see every byte in and every frame out, for the idle watch.
         protocol = self._websocket.protocol
-        send_frame = protocol.send_frame
+        send_frame, receive_data = protocol.send_frame, protocol.receive_data
+        loop = asyncio.get_running_loop()
 
         def send_frame_unless_muted(frame: Frame) -> None:
             if frame.opcode is Opcode.PONG:
                 self.pings_received += 1
                 if self.faults.mute_pings:
                     return
+            self._last_traffic = loop.time()
             send_frame(frame)
 
+        def receive_and_note(data: bytes) -> None:
+            self._last_traffic = loop.time()
+            receive_data(data)
+
         setattr(protocol, "send_frame", send_frame_unless_muted)  # noqa: B010
+        setattr(protocol, "receive_data", receive_and_note)  # noqa: B010

@@ -1,5 +1,11 @@
 """Wire frames built as plain dicts, independent of the client's models, and their encoding.
 
+Error frames come in two wordings. The live one (the simulator's default) is what the
+exchange sends: every error frame has ``i`` (``""`` when the request had no readable id) and
+``"co": 0``, and a refused subscription is a plain-text reason without a code (``market
+nopeusdt does not exist``). The documented one has no ``co``, leaves ``i`` out when there is
+no id and words every error with its code.
+
 Error codes: the documented ones (E-1004 invalid action, E-1005 invalid JSON, E-1006 nonce
 out of the 30 s window, E-1007 authentication failed, E-1012 nonce already used) plus two
 that only this simulator uses, for requests the documentation leaves unspecified:
@@ -38,20 +44,37 @@ encode = _encoder.encode
 
 
 class RequestError(Exception):
-    """A request the simulator answers with an ``error`` frame."""
+    """A request the simulator answers with an ``error`` frame.
 
-    def __init__(self, code: int, detail: str | None = None) -> None:
+    ``str(error)`` is the coded wording (``E-1100: invalid subscription: <detail>``);
+    ``reason`` is the live exchange's plain wording when it has one (refused subscriptions).
+    """
+
+    def __init__(self, code: int, detail: str | None = None, *, reason: str | None = None) -> None:
         message = f"E-{code}: {ERROR_MESSAGES[code]}"
         super().__init__(message if detail is None else f"{message}: {detail}")
         self.code = code
+        self.reason = reason
+
+    def wording(self, *, live: bool) -> str:
+        """The text of the error frame: the plain reason when ``live`` and there is one."""
+        return self.reason if live and self.reason is not None else str(self)
 
 
-def error(message: str, request_id: Any, now_ms: int) -> dict[str, Any]:
-    """An ``error`` frame; ``i`` is left out when the request had no readable id."""
-    frame: dict[str, Any] = {"e": "error", "E": [message]}
+def error(
+    message: str | list[str], request_id: Any, now_ms: int, *, live: bool = False
+) -> dict[str, Any]:
+    """An ``error`` frame with one message (or several). Documented form: ``i`` left out when
+    the request had no readable id. Live form (``live``): ``i`` always (``""`` without an id)
+    and ``"co": 0`` last."""
+    frame: dict[str, Any] = {"e": "error", "E": [message] if isinstance(message, str) else message}
     if request_id is not None:
         frame["i"] = request_id
+    elif live:
+        frame["i"] = ""
     frame["T"] = now_ms
+    if live:
+        frame["co"] = 0
     return frame
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +24,7 @@ from websockets.http11 import Request, Response
 from . import frames
 from .auth import NonceLedger, check_auth
 from .book import DEFAULT_HISTORY, BookState
-from .bookview import BookView
+from .bookview import BookView, WireStyle
 from .catalog import market_spec
 from .clock import Clock, now_ms
 from .connection import ReceivedRequest, SimConnection
@@ -31,7 +32,7 @@ from .faults import Faults, HandshakeRefusal
 from .frames import INVALID_ACTION, INVALID_JSON, RequestError
 from .market import Market
 from .private import Account, PrivateEvent
-from .topics import Topic, parse_topics
+from .topics import Refusal, Topic, parse_topics
 
 logger = logging.getLogger("maicoin.ws.testing")
 
@@ -58,7 +59,31 @@ class MaxSimulator:
     E-1012 nonce already used by that key (on any connection), and two codes of the
     simulator's own: E-1100 invalid subscription (unknown channel/market/currency, a depth
     other than 1, 5, 10, 20, 50, an unknown resolution, a missing or mis-keyed list) and
-    E-1101 invalid auth filter.
+    E-1101 invalid auth filter. Every bad request gets an error frame; none closes the
+    connection.
+
+    By default it behaves as the live exchange does where that differs from the
+    documentation (protocol.md, "beyond its documentation"); each behaviour has a switch:
+
+    - ``idle_timeout``: a connection with no frame either way for this many seconds is
+      dropped without a close frame (the client sees 1006); the server never pings, so a
+      quiet client must (a protocol ping or the application ping). None: never.
+    - ``snapshot_bids_ascending``: snapshot bids come worst first (asks stay best first).
+    - ``shuffle_updates``: the levels of an update come in a seeded random order, not sorted.
+    - ``respell_prices``: the probability that a level an update removes is spelt another
+      way than the book holds it (``"2750938.0"`` for ``"2750938"``): a book keyed by the
+      string keeps a ghost level. Only removals are respelt, so the levels a book holds keep
+      their one spelling and tests can compare texts. 0 disables.
+    - ``app_ping``: ``{"action": "ping", "id": x}`` is answered ``{"e": "pong", "i": x, "T"}``
+      (False: E-1004, as for any unknown action).
+    - ``live_errors``: every error frame carries ``i`` (``""`` when the request had none) and
+      ``"co": 0``; a text that is not a JSON object is exactly ``E-1005: invalid json``; a
+      refused subscription gets a plain-text reason without a code (``market nopeusdt does
+      not exist``, ``depth 30 is not supported``, ``channel nope does not exist``). A
+      ``sub``/``unsub`` mixing good and bad objects serves the good ones: its ``subscribed``
+      reply echoes only those, then one error frame with the request's id lists one reason
+      per refused object, in request order (then come the snapshots). False: the documented
+      style, E-1100 with a detail, and the first bad object refuses the whole request.
     """
 
     def __init__(
@@ -76,6 +101,12 @@ class MaxSimulator:
         history: int = DEFAULT_HISTORY,
         faults: Faults | None = None,
         path: str = "/ws",
+        idle_timeout: float | None = 60.0,
+        app_ping: bool = True,
+        live_errors: bool = True,
+        snapshot_bids_ascending: bool = True,
+        shuffle_updates: bool = True,
+        respell_prices: float = 0.05,
     ) -> None:
         names = list(markets)
         if not names:
@@ -90,6 +121,10 @@ class MaxSimulator:
         ):
             if every is not None and (type(every) is not int or every < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {every!r}")
+        if idle_timeout is not None and not (idle_timeout > 0 and math.isfinite(idle_timeout)):
+            raise ValueError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
+        if not 0.0 <= respell_prices <= 1.0:
+            raise ValueError(f"respell_prices must be within [0, 1], got {respell_prices!r}")
         self.seed = seed
         self.api_keys: dict[str, str] = dict({"key": "secret"} if api_keys is None else api_keys)
         self.host = host
@@ -100,6 +135,15 @@ class MaxSimulator:
         self.pool_quota_every = pool_quota_every
         self.faults = Faults() if faults is None else faults
         """Faults every new connection starts with (copied at its handshake)."""
+        self.idle_timeout = idle_timeout
+        """Seconds without a frame either way before a connection is dropped (read when it
+        opens; None: never)."""
+        self.app_ping = app_ping
+        self.live_errors = live_errors
+        self.book_style = WireStyle(
+            bids_ascending=snapshot_bids_ascending, shuffle=shuffle_updates, respell=respell_prices
+        )
+        """How book frames lay out their levels (read when a book is subscribed)."""
         start_ms = self._now_ms()
         self.markets: dict[str, Market] = {
             name: Market(market_spec(name), seed=seed, now_ms=start_ms, history=history)
@@ -485,6 +529,8 @@ class MaxSimulator:
             replace(self.faults),
             clock_ms=self._now_ms,
             on_change=self._notify,
+            idle_timeout=self.idle_timeout,
+            rng=random.Random(f"{self.seed}:connection:{self._next_connection_id}"),
         )
         self.connections.append(connection)
         self.all_connections.append(connection)
@@ -504,16 +550,16 @@ class MaxSimulator:
         now = self._now_ms()
         try:
             decoded = msgspec.json.decode(text)
-        except msgspec.DecodeError:
-            decoded = None
+        except (msgspec.DecodeError, RecursionError):  # deep nesting is a RecursionError
             self._record(connection, text, None)
-            connection.send_frame(frames.error(str(RequestError(INVALID_JSON)), None, now))
+            self._send_error(connection, RequestError(INVALID_JSON), None, now)
             return
         request = decoded if isinstance(decoded, dict) else None
         self._record(connection, text, request)
         if request is None:
-            detail = "a request must be a JSON object"
-            connection.send_frame(frames.error(str(RequestError(INVALID_JSON, detail)), None, now))
+            # The live exchange words it exactly "E-1005: invalid json", without a detail.
+            detail = None if self.live_errors else "a request must be a JSON object"
+            self._send_error(connection, RequestError(INVALID_JSON, detail), None, now)
             return
         request_id = request.get("id")
         try:
@@ -524,10 +570,23 @@ class MaxSimulator:
                 self._unsubscribe(connection, request, now)
             elif action == "auth":
                 self._authenticate(connection, request, now)
+            elif action == "ping" and self.app_ping:
+                connection.send_frame(frames.reply("pong", request_id, now))
             else:
                 raise RequestError(INVALID_ACTION)
         except RequestError as exc:
-            connection.send_frame(frames.error(str(exc), request_id, now))
+            self._send_error(connection, exc, request_id, now)
+        except Exception:
+            # A bad request answered with a traceback and code 1011 would hide what a test
+            # sent; the exchange answers every bad request with an error frame.
+            logger.exception("request %.200r raised; answered as an invalid action", text)
+            self._send_error(connection, RequestError(INVALID_ACTION), request_id, now)
+
+    def _send_error(
+        self, connection: SimConnection, exc: RequestError, request_id: Any, now: int
+    ) -> None:
+        live = self.live_errors
+        connection.send_frame(frames.error(exc.wording(live=live), request_id, now, live=live))
 
     def _record(self, connection: SimConnection, text: str, request: dict[str, Any] | None) -> None:
         received = ReceivedRequest(connection.id, self.clock(), text, request)
@@ -535,27 +594,49 @@ class MaxSimulator:
         self.requests.append(received)
         self._notify()
 
-    def _parse(self, request: dict[str, Any], key: str) -> list[Topic]:
-        return parse_topics(
+    def _parse(self, request: dict[str, Any], key: str) -> tuple[list[Topic], list[Refusal]]:
+        """The topics of a request and its refused objects (documented errors: the first
+        refusal refuses the whole request)."""
+        topics, refusals = parse_topics(
             request.get(key), key=key, markets=self.markets, currencies=self.currencies
         )
+        if refusals and not self.live_errors:
+            raise refusals[0].error()
+        # One topic per key, as a connection holds them: a repeat replaces the earlier one
+        # in its place, so thousands of repeats cost one snapshot, not thousands.
+        unique = {topic.key: topic for topic in topics}
+        return list(unique.values()), refusals
+
+    def _refuse(
+        self, connection: SimConnection, refusals: list[Refusal], request_id: Any, now: int
+    ) -> None:
+        """One error frame naming every refused subscription object of a request."""
+        if refusals:
+            reasons = [refusal.reason for refusal in refusals]
+            connection.send_frame(frames.error(reasons, request_id, now, live=True))
 
     def _subscribe(self, connection: SimConnection, request: dict[str, Any], now: int) -> None:
-        topics = self._parse(request, "subscriptions")
-        echo = [topic.echo_object() for topic in topics]
-        connection.send_frame(frames.reply("subscribed", request.get("id"), now, s=echo))
+        topics, refusals = self._parse(request, "subscriptions")
+        request_id = request.get("id")
+        if topics:
+            echo = [topic.echo_object() for topic in topics]
+            connection.send_frame(frames.reply("subscribed", request_id, now, s=echo))
+        self._refuse(connection, refusals, request_id, now)
         for topic in topics:
             connection.topics[topic.key] = topic
             self._send_snapshot(connection, topic, now)
 
     def _unsubscribe(self, connection: SimConnection, request: dict[str, Any], now: int) -> None:
-        topics = self._parse(request, "subscription")
+        topics, refusals = self._parse(request, "subscription")
+        request_id = request.get("id")
         for topic in topics:
             connection.topics.pop(topic.key, None)
             if topic.channel == "book":
                 connection.book_views.pop(topic.market or "", None)
-        echo = [topic.echo_object() for topic in topics]
-        connection.send_frame(frames.reply("unsubscribed", request.get("id"), now, s=echo))
+        if topics:
+            echo = [topic.echo_object() for topic in topics]
+            connection.send_frame(frames.reply("unsubscribed", request_id, now, s=echo))
+        self._refuse(connection, refusals, request_id, now)
 
     def _send_snapshot(self, connection: SimConnection, topic: Topic, now: int) -> None:
         channel, name = topic.channel, topic.market
@@ -567,7 +648,7 @@ class MaxSimulator:
         else:
             market = self.markets[name or ""]
             if channel == "book":
-                view = BookView(market, topic.depth)
+                view = BookView(market, topic.depth, style=self.book_style, rng=connection.rng)
                 connection.book_views[market.spec.name] = view
                 connection.send_frame(view.snapshot(now))
                 return
