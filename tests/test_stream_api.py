@@ -157,7 +157,6 @@ def test_secret_never_in_repr_or_requests_repr() -> None:
     assert SECRET not in stream.requests[0].message()
 
 
-<<<<<<< HEAD
 def test_a_lone_credential_is_ignored_with_a_warning_as_the_original_ignores_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -174,7 +173,8 @@ def test_auth_with_unset_credentials_is_accepted_and_keeps_the_stream_public() -
     assert stream.requests == []
     stream.auth("key", SECRET)
     assert [r.action for r in stream.requests] == ["auth"]
-=======
+
+
 def test_the_key_and_signature_never_show_in_the_streams_requests() -> None:
     key = "abcdefgh-full-api-key"
     stream = Stream(api_key=key, api_secret=SECRET)
@@ -187,12 +187,6 @@ def test_the_key_and_signature_never_show_in_the_streams_requests() -> None:
         assert "abcd…" in text
     sent = requests[0].message()
     assert key in sent and signature in sent  # the wire form is whole
-
-
-def test_credentials_must_come_in_pairs() -> None:
-    with pytest.raises(ValueError, match="api_secret"):
-        Stream(api_key="key")
->>>>>>> issue11-hardening
 
 
 def test_add_handler_rejects_non_callables() -> None:
