@@ -20,7 +20,7 @@ from websockets.exceptions import WebSocketException
 
 from .._event_loop import loop_factory
 from .._io.connect import retry_after
-from ..errors import AuthenticationError
+from ..errors import AuthenticationError, HandshakeError, SubscriptionError
 from ..stream import Stream
 
 __all__ = [
@@ -140,19 +140,34 @@ async def drive_stream(stream: Stream, interrupt: Interrupt, *, duration: float 
         return user_reconnecting(error) if user_reconnecting is not None else None
 
     stream.on_reconnecting = on_reconnecting
+    user_refused = stream.on_subscription_error
+
+    def on_subscription_error(error: SubscriptionError) -> object:
+        # Nothing left to wait for once every subscription asked for was refused.
+        if not stream.subscriptions and not stream.requests:
+            refused.append(error)
+            stream.stop()
+        else:
+            print(f"maicoin-ws: {error}", file=sys.stderr)
+        return user_refused(error) if user_refused is not None else None
+
+    refused: list[SubscriptionError] = []
+    stream.on_subscription_error = on_subscription_error
     interrupt.on_stop(stream.stop)
     timer = None
     if duration is not None:
         timer = asyncio.get_running_loop().call_later(duration, stream.stop)
     try:
         await stream.arun()
-    except AuthenticationError as exc:
+    except (AuthenticationError, HandshakeError) as exc:
         raise CommandError(str(exc)) from None
     except (OSError, WebSocketException) as exc:
         raise CommandError(f"connection to {stream.uri} lost: {_describe(exc)}") from None
     finally:
         if timer is not None:
             timer.cancel()
+    if refused:
+        raise CommandError(str(refused[-1]))
     if failure:
         raise CommandError(f"cannot connect to {stream.uri}: {_describe(failure[0])}")
 
