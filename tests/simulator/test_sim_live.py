@@ -494,6 +494,49 @@ def test_race_options_are_checked(options: dict[str, Any], message: str) -> None
         MaxSimulator(**options)
 
 
+# -- permessage-deflate -------------------------------------------------------------------------
+
+RSV1 = 0x40
+"""The first-byte bit that marks a compressed (permessage-deflate) message."""
+
+
+async def first_wire_byte(sim: MaxSimulator, **connect_options: Any) -> tuple[str | None, int]:
+    """The negotiated extensions and the first byte on the wire of the first frame after
+    the handshake (the ``subscribed`` reply), read below websockets' decoding."""
+    async with client_factory(sim, **connect_options)() as c:
+        protocol = c.websocket.protocol
+        chunks: list[bytes] = []
+        receive_data = protocol.receive_data
+
+        def tap(data: bytes) -> None:
+            chunks.append(bytes(data))
+            receive_data(data)
+
+        setattr(protocol, "receive_data", tap)  # noqa: B010
+        await c.subscribe(BOOK)
+        extensions = c.websocket.response.headers.get("Sec-WebSocket-Extensions")
+    return extensions, chunks[0][0]
+
+
+async def test_deflate_is_negotiated_when_the_client_offers_it(sim: MaxSimulator) -> None:
+    extensions, first = await first_wire_byte(sim)  # websockets offers it by default
+    assert extensions == (
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    )
+    assert first & RSV1
+
+
+async def test_plain_frames_when_the_client_does_not_offer_deflate(sim: MaxSimulator) -> None:
+    extensions, first = await first_wire_byte(sim, compression=None)
+    assert extensions is None and not first & RSV1
+
+
+async def test_compression_switched_off_never_negotiates(clock: ManualClock) -> None:
+    async with manual_simulator(clock, compression=False) as sim:
+        extensions, first = await first_wire_byte(sim)
+    assert extensions is None and not first & RSV1
+
+
 # -- the application ping -----------------------------------------------------------------------
 
 

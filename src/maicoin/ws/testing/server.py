@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 
 from . import frames
@@ -39,6 +40,10 @@ logger = logging.getLogger("maicoin.ws.testing")
 MARKET_STATUSES = ("active", "suspended", "cancel-only")
 CLOSE_TIMEOUT = 2.0
 """Seconds a closing handshake may take before the TCP connection is dropped."""
+LIVE_DEFLATE = ServerPerMessageDeflateFactory(
+    server_no_context_takeover=True, client_no_context_takeover=True
+)
+"""permessage-deflate as the live exchange negotiates it (when the client offers it)."""
 
 
 class MaxSimulator:
@@ -80,6 +85,8 @@ class MaxSimulator:
       the update of the latest id before a snapshot one id older, so the first update after
       the snapshot has ``fi`` = snapshot ``li`` + 2. ``SimConnection.raced`` lists them.
       None: never.
+    - ``compression``: permessage-deflate (``server_no_context_takeover;
+      client_no_context_takeover``) when the client offers it, plain frames otherwise.
     - ``app_ping``: ``{"action": "ping", "id": x}`` is answered ``{"e": "pong", "i": x, "T"}``
       (False: E-1004, as for any unknown action).
     - ``live_errors``: every error frame carries ``i`` (``""`` when the request had none) and
@@ -116,6 +123,7 @@ class MaxSimulator:
         race_min_markets: int | None = 20,
         race_probability: float = 2 / 3,
         race_markets: tuple[int, int] = (3, 5),
+        compression: bool = True,
     ) -> None:
         names = list(markets)
         if not names:
@@ -172,6 +180,7 @@ class MaxSimulator:
         self.race_probability = race_probability
         self.race_markets = (low, high)
         self._race_rng = random.Random(f"{seed}:races")
+        self.compression = compression
         start_ms = self._now_ms()
         self.markets: dict[str, Market] = {
             name: Market(market_spec(name), seed=seed, now_ms=start_ms, history=history)
@@ -217,6 +226,7 @@ class MaxSimulator:
             process_request=self._process_request,
             ping_interval=None,  # MAX expects the client to ping
             compression=None,
+            extensions=[LIVE_DEFLATE] if self.compression else None,
             close_timeout=CLOSE_TIMEOUT,
         )
         self._port = self._server.sockets[0].getsockname()[1]
