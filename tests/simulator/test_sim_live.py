@@ -377,6 +377,166 @@ def test_a_respelt_price_is_the_same_number(text: str, other: str) -> None:
     assert respelt(text) == other and Decimal(other) == Decimal(text)
 
 
+# -- subscribe races ----------------------------------------------------------------------------
+
+MARKETS = [f"m{n:02d}usdt" for n in range(30)]
+
+
+async def subscribe_books(sim: MaxSimulator, markets: list[str]) -> list[dict[str, Any]]:
+    """Subscribe ``markets`` at depth 5 in one request, then step once: every frame."""
+    async with client_factory(sim)() as c:
+        await c.subscribe(*[{"channel": "book", "market": m, "depth": 5} for m in markets])
+        received = [await c.recv() for _ in markets]
+        received += [await c.recv() for _ in sim.connections[0].raced]
+        sim.step()
+        received += await c.drain()
+    return received
+
+
+async def test_a_large_subscribe_has_updates_that_overtake_their_snapshot(
+    clock: ManualClock,
+) -> None:
+    options = {"race_probability": 1.0, "race_markets": (3, 3)}
+    async with manual_simulator(clock, markets=MARKETS[:25], **options) as sim:
+        sim.step()
+        received = await subscribe_books(sim, MARKETS[:25])
+    raced = sim.all_connections[0].raced
+    assert len(raced) == 3 and set(raced) <= set(MARKETS[:25])
+    for market in MARKETS[:25]:
+        frames = [f for f in received if f["M"] == market]
+        kinds = [f["e"] for f in frames]
+        snapshot = frames[kinds.index("snapshot")]
+        after = [f for f in frames[kinds.index("snapshot") + 1 :] if f["e"] == "update"]
+        if market not in raced:
+            assert kinds[0] == "snapshot"
+            assert not after or after[0]["fi"] == snapshot["li"] + 1
+            continue
+        early = frames[0]
+        assert kinds[:2] == ["update", "snapshot"]
+        assert early["fi"] == early["li"] == snapshot["li"] + 1
+        # The first update after the snapshot skips the id the early update carried.
+        assert after and after[0]["fi"] == snapshot["li"] + 2
+        # Snapshot, then the early update, then the rest: the truth at every id.
+        book = ReferenceBook()
+        for frame in [snapshot, early, *after]:
+            book.apply(frame)
+            truth = sim.book_view(market, 5, update_id=book.last_update_id)
+            assert book.levels() == {"asks": truth["asks"], "bids": truth["bids"]}
+
+
+async def test_no_race_below_the_threshold_or_when_switched_off(clock: ManualClock) -> None:
+    async with manual_simulator(
+        clock, markets=MARKETS[:19], race_probability=1.0, race_min_markets=20
+    ) as small:
+        small.step()
+        await subscribe_books(small, MARKETS[:19])
+    async with manual_simulator(clock, markets=MARKETS, race_min_markets=None) as off:
+        off.step()
+        await subscribe_books(off, MARKETS)
+    assert small.all_connections[0].raced == [] and off.all_connections[0].raced == []
+
+
+async def test_races_count_the_books_the_connection_holds(clock: ManualClock) -> None:
+    """Many small requests race too, once the connection holds enough books."""
+    async with (
+        manual_simulator(
+            clock, markets=MARKETS[:24], race_probability=1.0, race_markets=(4, 4)
+        ) as sim,
+        client_factory(sim)() as c,
+    ):
+        sim.step()
+        for n in range(0, 24, 4):
+            books = [{"channel": "book", "market": m} for m in MARKETS[n : n + 4]]
+            await c.subscribe(*books, request_id=f"s{n}")
+            await c.drain()
+        raced = list(sim.connections[0].raced)
+    # The fifth request brings the connection to 20 books: it and the sixth race.
+    assert set(raced) == set(MARKETS[16:24])
+
+
+async def test_races_are_seeded(clock: ManualClock) -> None:
+    raced = []
+    for _ in range(2):
+        async with manual_simulator(clock, markets=MARKETS, seed=5) as sim:
+            assert (sim.race_min_markets, sim.race_probability, sim.race_markets) == (
+                20,
+                2 / 3,
+                (3, 5),
+            )
+            sim.step()
+            for _ in range(4):
+                await subscribe_books(sim, MARKETS)
+            raced.append([c.raced for c in sim.all_connections])
+    assert raced[0] == raced[1]
+    assert any(raced[0]) and all(len(r) <= 5 for r in raced[0])
+
+
+async def test_a_market_that_never_stepped_cannot_race(clock: ManualClock) -> None:
+    """Its book one id back is the empty book before the first fill: a plain snapshot."""
+    options = {"race_probability": 1.0, "race_markets": (5, 5)}
+    async with manual_simulator(clock, markets=MARKETS[:20], **options) as sim:
+        received = await subscribe_books(sim, MARKETS[:20])
+    assert sim.all_connections[0].raced == []
+    assert [f["e"] for f in received[:20]] == ["snapshot"] * 20
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"race_probability": 2.0}, "race_probability must be within"),
+        ({"race_min_markets": 0}, "race_min_markets must be a positive integer"),
+        ({"race_markets": (4, 3)}, "race_markets must be"),
+        ({"race_markets": (0, 3)}, "race_markets must be"),
+    ],
+)
+def test_race_options_are_checked(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MaxSimulator(**options)
+
+
+# -- permessage-deflate -------------------------------------------------------------------------
+
+RSV1 = 0x40
+"""The first-byte bit that marks a compressed (permessage-deflate) message."""
+
+
+async def first_wire_byte(sim: MaxSimulator, **connect_options: Any) -> tuple[str | None, int]:
+    """The negotiated extensions and the first byte on the wire of the first frame after
+    the handshake (the ``subscribed`` reply), read below websockets' decoding."""
+    async with client_factory(sim, **connect_options)() as c:
+        protocol = c.websocket.protocol
+        chunks: list[bytes] = []
+        receive_data = protocol.receive_data
+
+        def tap(data: bytes) -> None:
+            chunks.append(bytes(data))
+            receive_data(data)
+
+        setattr(protocol, "receive_data", tap)  # noqa: B010
+        await c.subscribe(BOOK)
+        extensions = c.websocket.response.headers.get("Sec-WebSocket-Extensions")
+    return extensions, chunks[0][0]
+
+
+async def test_deflate_is_negotiated_when_the_client_offers_it(sim: MaxSimulator) -> None:
+    extensions, first = await first_wire_byte(sim)  # websockets offers it by default
+    assert extensions == (
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+    )
+    assert first & RSV1
+
+
+async def test_plain_frames_when_the_client_does_not_offer_deflate(sim: MaxSimulator) -> None:
+    extensions, first = await first_wire_byte(sim, compression=None)
+    assert extensions is None and not first & RSV1
+
+
+async def test_compression_switched_off_never_negotiates(clock: ManualClock) -> None:
+    async with manual_simulator(clock, compression=False) as sim:
+        extensions, first = await first_wire_byte(sim)
+    assert extensions is None and not first & RSV1
+
+
 # -- the application ping -----------------------------------------------------------------------
 
 

@@ -109,6 +109,45 @@ class BookView:
             now_ms=now_ms,
         )
 
+    def racing_snapshot(self, now_ms: int) -> list[dict[str, Any]] | None:
+        """A subscribe race, as the live exchange has them on large subscribes: the update of
+        the latest id, then a snapshot one id older. The next update then starts two past the
+        snapshot's ``li``. None when the book one id back is not known or is empty.
+        """
+        market, book = self.market, self.market.book
+        li = book.update_id
+        if li - 1 < book.oldest_update_id():
+            return None
+        before = book.state_at(li - 1)
+        if not before.asks or not before.bids:
+            return None
+        old_asks, old_bids = before.asks[: self.depth], before.bids[: self.depth]
+        asks, bids = book.top(self.depth)
+        new_asks, new_bids = dict(asks), dict(bids)
+        update = frames.book(
+            "update",
+            market.spec.name,
+            self._changes(dict(old_asks), new_asks, descending=False),
+            self._changes(dict(old_bids), new_bids, descending=True),
+            first_update_id=li,
+            last_update_id=li,
+            version=book.version,
+            now_ms=now_ms,
+        )
+        snapshot = frames.book(
+            "snapshot",
+            market.spec.name,
+            self._levels(old_asks),
+            self._levels(old_bids[::-1] if self.style.bids_ascending else old_bids),
+            first_update_id=li - 1,
+            last_update_id=li - 1,
+            version=before.version,
+            now_ms=now_ms,
+        )
+        self._asks, self._bids, self.last_update_id = new_asks, new_bids, li
+        self.needs_snapshot = False
+        return [update, snapshot]
+
     def update(self, now_ms: int) -> dict[str, Any] | None:
         """The next frame for this subscriber, or None when its top N did not change.
 

@@ -76,6 +76,8 @@ class SimConnection:
         self.filters: frozenset[str] = frozenset()
         self.topics: dict[tuple[str, str | None], Topic] = {}
         self.book_views: dict[str, BookView] = {}
+        self.raced: list[str] = []
+        """Markets whose book got an update before its snapshot (a subscribe race), in order."""
         self.close_code: int | None = None
         """The close code the client saw from us, or None while open or after an abort."""
         self.aborted = False

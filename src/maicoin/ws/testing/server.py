@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 
 from . import frames
@@ -39,6 +40,10 @@ logger = logging.getLogger("maicoin.ws.testing")
 MARKET_STATUSES = ("active", "suspended", "cancel-only")
 CLOSE_TIMEOUT = 2.0
 """Seconds a closing handshake may take before the TCP connection is dropped."""
+LIVE_DEFLATE = ServerPerMessageDeflateFactory(
+    server_no_context_takeover=True, client_no_context_takeover=True
+)
+"""permessage-deflate as the live exchange negotiates it (when the client offers it)."""
 
 
 class MaxSimulator:
@@ -74,6 +79,14 @@ class MaxSimulator:
       way than the book holds it (``"2750938.0"`` for ``"2750938"``): a book keyed by the
       string keeps a ghost level. Only removals are respelt, so the levels a book holds keep
       their one spelling and tests can compare texts. 0 disables.
+    - ``race_min_markets``, ``race_probability``, ``race_markets``: subscribe races. Once a
+      connection holds ``race_min_markets`` book subscriptions, a ``sub`` request with books
+      races with ``race_probability`` (seeded): ``race_markets`` (low, high) of its books get
+      the update of the latest id before a snapshot one id older, so the first update after
+      the snapshot has ``fi`` = snapshot ``li`` + 2. ``SimConnection.raced`` lists them.
+      None: never.
+    - ``compression``: permessage-deflate (``server_no_context_takeover;
+      client_no_context_takeover``) when the client offers it, plain frames otherwise.
     - ``app_ping``: ``{"action": "ping", "id": x}`` is answered ``{"e": "pong", "i": x, "T"}``
       (False: E-1004, as for any unknown action).
     - ``live_errors``: every error frame carries ``i`` (``""`` when the request had none) and
@@ -107,6 +120,10 @@ class MaxSimulator:
         snapshot_bids_ascending: bool = True,
         shuffle_updates: bool = True,
         respell_prices: float = 0.05,
+        race_min_markets: int | None = 20,
+        race_probability: float = 2 / 3,
+        race_markets: tuple[int, int] = (3, 5),
+        compression: bool = True,
     ) -> None:
         names = list(markets)
         if not names:
@@ -123,8 +140,23 @@ class MaxSimulator:
                 raise ValueError(f"{name} must be a positive integer or None, got {every!r}")
         if idle_timeout is not None and not (idle_timeout > 0 and math.isfinite(idle_timeout)):
             raise ValueError(f"idle_timeout must be positive or None, got {idle_timeout!r}")
-        if not 0.0 <= respell_prices <= 1.0:
-            raise ValueError(f"respell_prices must be within [0, 1], got {respell_prices!r}")
+        for name, probability in (
+            ("respell_prices", respell_prices),
+            ("race_probability", race_probability),
+        ):
+            if not 0.0 <= probability <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {probability!r}")
+        if race_min_markets is not None and (
+            type(race_min_markets) is not int or race_min_markets < 1
+        ):
+            raise ValueError(
+                f"race_min_markets must be a positive integer or None, got {race_min_markets!r}"
+            )
+        low, high = race_markets
+        if not (type(low) is int and type(high) is int and 1 <= low <= high):
+            raise ValueError(
+                f"race_markets must be (low, high) with 1 <= low <= high, got {race_markets!r}"
+            )
         self.seed = seed
         self.api_keys: dict[str, str] = dict({"key": "secret"} if api_keys is None else api_keys)
         self.host = host
@@ -144,6 +176,11 @@ class MaxSimulator:
             bids_ascending=snapshot_bids_ascending, shuffle=shuffle_updates, respell=respell_prices
         )
         """How book frames lay out their levels (read when a book is subscribed)."""
+        self.race_min_markets = race_min_markets
+        self.race_probability = race_probability
+        self.race_markets = (low, high)
+        self._race_rng = random.Random(f"{seed}:races")
+        self.compression = compression
         start_ms = self._now_ms()
         self.markets: dict[str, Market] = {
             name: Market(market_spec(name), seed=seed, now_ms=start_ms, history=history)
@@ -189,6 +226,7 @@ class MaxSimulator:
             process_request=self._process_request,
             ping_interval=None,  # MAX expects the client to ping
             compression=None,
+            extensions=[LIVE_DEFLATE] if self.compression else None,
             close_timeout=CLOSE_TIMEOUT,
         )
         self._port = self._server.sockets[0].getsockname()[1]
@@ -624,7 +662,25 @@ class MaxSimulator:
         self._refuse(connection, refusals, request_id, now)
         for topic in topics:
             connection.topics[topic.key] = topic
-            self._send_snapshot(connection, topic, now)
+        racing = self._racing(connection, topics)
+        for topic in topics:
+            self._send_snapshot(connection, topic, now, race=topic.market in racing)
+
+    def _racing(self, connection: SimConnection, topics: list[Topic]) -> set[str]:
+        """The book markets of a ``sub`` whose update will overtake their snapshot.
+
+        A race can happen once the connection holds ``race_min_markets`` books; then, with
+        ``race_probability``, ``race_markets`` of the request's books race (seeded draws).
+        """
+        books = [topic.market for topic in topics if topic.channel == "book" and topic.market]
+        held = sum(1 for channel, _ in connection.topics if channel == "book")
+        if not books or self.race_min_markets is None or held < self.race_min_markets:
+            return set()
+        rng = self._race_rng
+        if rng.random() >= self.race_probability:
+            return set()
+        count = min(rng.randint(*self.race_markets), len(books))
+        return set(rng.sample(books, count))
 
     def _unsubscribe(self, connection: SimConnection, request: dict[str, Any], now: int) -> None:
         topics, refusals = self._parse(request, "subscription")
@@ -638,7 +694,9 @@ class MaxSimulator:
             connection.send_frame(frames.reply("unsubscribed", request_id, now, s=echo))
         self._refuse(connection, refusals, request_id, now)
 
-    def _send_snapshot(self, connection: SimConnection, topic: Topic, now: int) -> None:
+    def _send_snapshot(
+        self, connection: SimConnection, topic: Topic, now: int, *, race: bool = False
+    ) -> None:
         channel, name = topic.channel, topic.market
         payload: dict[str, Any]
         if channel == "market_status":
@@ -650,7 +708,13 @@ class MaxSimulator:
             if channel == "book":
                 view = BookView(market, topic.depth, style=self.book_style, rng=connection.rng)
                 connection.book_views[market.spec.name] = view
-                connection.send_frame(view.snapshot(now))
+                raced = view.racing_snapshot(now) if race else None
+                if raced is None:
+                    connection.send_frame(view.snapshot(now))
+                else:
+                    connection.raced.append(market.spec.name)
+                    for frame in raced:
+                        connection.send_frame(frame)
                 return
             if channel == "trade":
                 payload = {"t": market.recent_trades()}
