@@ -196,33 +196,16 @@ def test_demo_shows_resyncs_after_gaps() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_demo_redraws_in_place_on_a_terminal() -> None:
-    import pty
-
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "maicoin.ws", "demo", "--duration", "1", "--rate", "50"],
-        stdout=terminal,
-        stderr=subprocess.PIPE,
-        env=cli_env(COLUMNS="120"),
-    )
-    os.close(terminal)
-    output = bytearray()
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closes when the demo exits
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(controller)
-    assert process.wait(TIMEOUT) == 0
-    text = output.decode()
-    assert text.count("\x1b[J") >= 5  # the screen was redrawn, not appended to
-    assert "\x1b[?25l" in text and text.rstrip().count("\x1b[?25h") == 1  # cursor back
-    final = text.rsplit("\x1b[J", 1)[1]
+    code, text = run_on_terminal("demo", "--duration", "1", "--rate", "50")
+    assert code == 0, text
+    first, _, rest = text.partition("(Ctrl-C to stop)")
+    assert rest, text  # the running screen was drawn...
+    assert "\x1b[1A\x1b[2K" in rest  # ...and erased line by line to be drawn again
+    assert "\x1b[?25l" in first and text.rstrip().count("\x1b[?25h") == 1  # cursor back
+    final = ANSI.sub("", text.rsplit("\x1b[2K", 1)[1])
     assert "(stopped)" in final and "book btcusdt  synced  li " in final
     assert "bid volume" in final and "trades   " in final and "stream stats" in final
+    assert "Traceback" not in text
 
 
 # -- stream -----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Progress of the long commands: drawn in place on a terminal, plain lines otherwise.
 
-On a terminal (rich's own test: a TTY that is not ``TERM=dumb``) ``record`` keeps a status
-line up to date, ``bench`` a progress bar and ``replay --serve`` a bar per connected client,
-all drawn by rich, with log records and announcements printed above them. Anywhere else (a
+On a terminal (rich's own test: a TTY that is not ``TERM=dumb``, or ``FORCE_COLOR`` set)
+``record`` keeps a status line up to date, ``bench`` a progress bar and ``replay --serve`` a
+bar per connected client, all drawn by rich, with log records and announcements printed
+above them (``demo`` draws its screen the same way). Anywhere else (a
 pipe, a file, a CI log) the same facts come as plain lines at known moments and without
 control codes: ``record`` every ``--status-every`` seconds, ``bench`` one per run,
 ``replay --serve`` one per client event.
@@ -35,6 +36,7 @@ __all__ = [
     "format_duration",
     "format_size",
     "live_status",
+    "logs_through",
     "make_console",
 ]
 
@@ -89,7 +91,7 @@ class RateMeter:
 
 
 @contextlib.contextmanager
-def _logs_through(console: Console, out: TextIO) -> Iterator[None]:
+def logs_through(console: Console, out: TextIO) -> Iterator[None]:
     """Route the root logger's handlers that write to ``out`` through ``console`` (above
     its live display) until the block ends."""
     from rich.file_proxy import FileProxy
@@ -182,7 +184,7 @@ def live_status(render: Callable[[], str], out: TextIO, *, every: float) -> Iter
             refresh_per_second=_REFRESH_PER_SECOND,
             transient=True,
         )
-        with live, _logs_through(console, out):
+        with live, logs_through(console, out):
             yield
         return
     loop = asyncio.get_running_loop()
@@ -323,7 +325,7 @@ class ClientBoard:
             )
             stack = contextlib.ExitStack()
             stack.enter_context(live)
-            stack.enter_context(_logs_through(self._console, self._out))
+            stack.enter_context(logs_through(self._console, self._out))
             self._live = stack
             self._print = live.console.print
         return self
