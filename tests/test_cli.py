@@ -5,31 +5,43 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import selectors
+import queue
+import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 import tomllib
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from websockets.sync.client import connect
 
 import maicoin.ws
 from maicoin.ws import cli
+from maicoin.ws.cli.progress import format_size
+from maicoin.ws.cli.recording import RecordingWriter
 
 # The subprocesses import the very package under test (source tree or installed).
 PACKAGE_ROOT = str(Path(maicoin.ws.__file__).resolve().parents[2])
 TIMEOUT = 20.0
 
 
+# Variables that would make rich treat a pipe as a terminal, or a terminal as a pipe.
+RICH_OVERRIDES = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def cli_env(**extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in ("MAX_API_KEY", "MAX_API_SECRET", "MAX_WS_URI")
+        if key not in ("MAX_API_KEY", "MAX_API_SECRET", "MAX_WS_URI", *RICH_OVERRIDES)
     }
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + path if path else "")
@@ -58,24 +70,89 @@ def start_cli(*args: str, **env: str) -> subprocess.Popen[str]:
     )
 
 
-def read_line(process: subprocess.Popen[str], within: float = TIMEOUT) -> str:
-    """The next stdout line of a running process; fails instead of hanging."""
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(within):
-            raise AssertionError(f"no output within {within} s")
-    line = process.stdout.readline()
-    assert line, (
-        f"process ended early: {process.wait()} {process.stderr.read() if process.stderr else ''}"
-    )
+_pumps: dict[IO[str], tuple[queue.Queue[str], threading.Thread]] = {}
+
+
+def _lines(pipe: IO[str]) -> queue.Queue[str]:
+    """The lines of ``pipe`` as a thread reads them ("" at the end). A selector on the pipe
+    would miss lines already read ahead into the file object's buffer."""
+    if pipe not in _pumps:
+        lines: queue.Queue[str] = queue.Queue()
+
+        def pump() -> None:
+            for line in pipe:
+                lines.put(line)
+            lines.put("")
+
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
+        _pumps[pipe] = (lines, thread)
+    return _pumps[pipe][0]
+
+
+def _rest(pipe: IO[str] | None) -> str:
+    """What is left of ``pipe`` once its process has ended."""
+    if pipe is None:
+        return ""
+    lines, thread = _pumps.pop(pipe, (None, None))
+    if lines is None or thread is None:
+        return pipe.read()
+    thread.join(TIMEOUT)
+    rest = []
+    while not lines.empty() and (line := lines.get_nowait()):
+        rest.append(line)
+    return "".join(rest)
+
+
+def read_line(
+    process: subprocess.Popen[str], within: float = TIMEOUT, *, stderr: bool = False
+) -> str:
+    """The next stdout (or stderr) line of a running process; fails instead of hanging."""
+    pipe = process.stderr if stderr else process.stdout
+    assert pipe is not None
+    try:
+        line = _lines(pipe).get(timeout=within)
+    except queue.Empty:
+        raise AssertionError(f"no output within {within} s") from None
+    if not line:
+        other = _rest(process.stdout if stderr else process.stderr)
+        raise AssertionError(f"process ended early: {process.wait(TIMEOUT)} {other}")
     return line
 
 
+def run_on_terminal(*args: str, **env: str) -> tuple[int, str]:
+    """Run the command with stdout and stderr on a pseudo-terminal; its status and output."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maicoin.ws", *args],
+        stdout=terminal,
+        stderr=terminal,
+        env=cli_env(**{"COLUMNS": "120", "TERM": "xterm", **env}),
+    )
+    os.close(terminal)
+    output = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closes when the command exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(controller)
+    return process.wait(TIMEOUT), output.decode()
+
+
 def interrupt(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> tuple[int, str, str]:
+    """Send ``signum``; the exit status and the rest of stdout and stderr."""
+    for pipe in (process.stdout, process.stderr):
+        if pipe is not None:
+            _lines(pipe)  # read on while waiting, so that a full pipe cannot block the exit
     process.send_signal(signum)
-    out, err = process.communicate(timeout=TIMEOUT)
-    return process.returncode, out, err
+    code = process.wait(TIMEOUT)
+    return code, _rest(process.stdout), _rest(process.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -119,33 +196,16 @@ def test_demo_shows_resyncs_after_gaps() -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_demo_redraws_in_place_on_a_terminal() -> None:
-    import pty
-
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "maicoin.ws", "demo", "--duration", "1", "--rate", "50"],
-        stdout=terminal,
-        stderr=subprocess.PIPE,
-        env=cli_env(COLUMNS="120"),
-    )
-    os.close(terminal)
-    output = bytearray()
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:  # the terminal closes when the demo exits
-            break
-        if not chunk:
-            break
-        output += chunk
-    os.close(controller)
-    assert process.wait(TIMEOUT) == 0
-    text = output.decode()
-    assert text.count("\x1b[J") >= 5  # the screen was redrawn, not appended to
-    assert "\x1b[?25l" in text and text.rstrip().count("\x1b[?25h") == 1  # cursor back
-    final = text.rsplit("\x1b[J", 1)[1]
+    code, text = run_on_terminal("demo", "--duration", "1", "--rate", "50")
+    assert code == 0, text
+    first, _, rest = text.partition("(Ctrl-C to stop)")
+    assert rest, text  # the running screen was drawn...
+    assert "\x1b[1A\x1b[2K" in rest  # ...and erased line by line to be drawn again
+    assert "\x1b[?25l" in first and text.rstrip().count("\x1b[?25h") == 1  # cursor back
+    final = ANSI.sub("", text.rsplit("\x1b[2K", 1)[1])
     assert "(stopped)" in final and "book btcusdt  synced  li " in final
     assert "bid volume" in final and "trades   " in final and "stream stats" in final
+    assert "Traceback" not in text
 
 
 # -- stream -----------------------------------------------------------------------------------
@@ -271,6 +331,56 @@ def test_record_writes_raw_frames_with_receive_times(recording: Path) -> None:
     assert {frame.get("c") for frame in frames[1:]} == {"book", "trade", "ticker"}
 
 
+STATUS_LINE = re.compile(
+    r"recording (?P<path>\S+): (?P<frames>\d+) frames, [\d.]+ (B|kB|MB|GB|TB), "
+    r"[\d.]+ frames/s, \d+:\d\d:\d\d elapsed(, connecting|, reconnecting)?(, \d+ reconnects)?"
+)
+SUMMARY_LINE = re.compile(
+    r"recorded (?P<frames>\d+) frames to (?P<path>\S+) \((?P<size>[\d.]+ \w+) in \d+:\d\d:\d\d\)"
+)
+
+
+def test_record_reports_progress_in_plain_lines_off_a_terminal(
+    simulator_uri: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "status.jsonl"
+    result = run_cli(
+        "record", str(path), "--uri", simulator_uri, "book:btcusdt:5",
+        "--duration", "1", "--status-every", "0.2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    *status_lines, last = result.stderr.splitlines()
+    # The first line is due at 0.2 s, before the 1 s limit: there is always one.
+    statuses = [STATUS_LINE.fullmatch(line) for line in status_lines]
+    assert statuses and all(statuses), result.stderr
+    counts = [int(match["frames"]) for match in statuses if match]
+    assert counts == sorted(counts)
+    assert all(match["path"] == str(path) for match in statuses if match)
+    summary = SUMMARY_LINE.fullmatch(last)
+    assert summary is not None, last
+    assert int(summary["frames"]) == len(path.read_text().splitlines()) >= counts[-1]
+    assert summary["size"] == format_size(path.stat().st_size)
+    assert "\x1b[" not in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_record_keeps_a_live_status_line_on_a_terminal(simulator_uri: str, tmp_path: Path) -> None:
+    path = tmp_path / "live.jsonl"
+    code, text = run_on_terminal(
+        "record", str(path), "-v", "--uri", simulator_uri, "book:btcusdt:5", "--duration", "1",
+        COLUMNS="400",  # the whole line, however long the temporary path
+    )  # fmt: skip
+    assert code == 0, text
+    assert "\x1b[?25l" in text and "\x1b[?25h" in text  # cursor hidden, then given back
+    pieces = [ANSI.sub("", piece) for piece in re.split(r"[\r\n]+", text)]
+    assert any(STATUS_LINE.fullmatch(piece) for piece in pieces), pieces
+    # Log records are printed above the status line, whole.
+    assert f"maicoin-ws: INFO maicoin.ws: connected to {simulator_uri}" in pieces
+    # The status line is taken away at the end; the summary stays.
+    final = [piece for piece in ANSI.sub("", text.rsplit("\x1b[2K", 1)[1]).splitlines() if piece]
+    assert len(final) == 1 and SUMMARY_LINE.fullmatch(final[0]), final
+
+
 def test_replay_rebuilds_the_book_and_counts_responses(recording: Path) -> None:
     frames = recorded_frames(recording)
     book_frames = [f for f in frames if f.get("c") == "book"]
@@ -294,21 +404,52 @@ def test_replay_print_emits_every_response(recording: Path) -> None:
     assert "frames          80" in result.stderr  # the summary moves out of the way
 
 
+def serve_banner(process: subprocess.Popen[str], frames: int) -> str:
+    banner = read_line(process)
+    assert f"({frames} frames) on ws://127.0.0.1:" in banner, banner
+    return banner.split(" on ")[1].split()[0]
+
+
 def test_replay_serve_sends_the_recording_to_a_client(recording: Path) -> None:
     expected = [json.loads(line)["frame"] for line in recording.read_text().splitlines()]
     process = start_cli("replay", str(recording), "--serve", "--port", "0", "--speed", "0")
     try:
-        banner = read_line(process)
-        assert "(80 frames)" in banner
-        with connect(banner.split(" on ")[1].split()[0]) as websocket:
+        with connect(serve_banner(process, 80)) as websocket:
+            assert re.fullmatch(r"client 1 connected from 127\.0\.0\.1:\d+\n", read_line(process))
             websocket.send('{"action":"sub","id":"1","subscriptions":[]}')  # read, ignored
             received = [websocket.recv(TIMEOUT) for _ in expected]
+            assert read_line(process) == (
+                "client 1: sent all 80 frames (end of recording), connection kept open\n"
+            )
+        assert re.fullmatch(
+            r"client 1 left after \d+:\d\d:\d\d: sent 80 of 80 frames\n", read_line(process)
+        )
         assert received == expected
-        assert "client 1: sent 80 frames" in read_line(process)
     finally:
         code, _, err = interrupt(process)
     assert code == 0, err
     assert "Traceback" not in err
+
+
+def test_replay_serve_notices_a_client_leaving_between_frames(tmp_path: Path) -> None:
+    path = tmp_path / "slow.jsonl"
+    with path.open("wb") as file:
+        writer = RecordingWriter(file)
+        for minute in range(3):  # a frame a minute
+            writer.write(json.dumps({"e": "update", "n": minute}), 1_700_000_000.0 + 60 * minute)
+    process = start_cli("replay", str(path), "--serve", "--port", "0")
+    try:
+        with connect(serve_banner(process, 3)) as websocket:
+            assert "client 1 connected from " in read_line(process)
+            assert json.loads(websocket.recv(TIMEOUT)) == {"e": "update", "n": 0}
+        # Reported when the client leaves, not when the next frame would be due.
+        assert re.fullmatch(
+            r"client 1 left after 0:00:\d\d: sent 1 of 3 frames\n", read_line(process)
+        )
+    finally:
+        code, out, err = interrupt(process)
+    assert code == 0, err
+    assert out == ""
 
 
 def test_replay_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
@@ -332,7 +473,120 @@ def test_bench_prints_the_end_to_end_table() -> None:
     assert len(rows) == 2
     assert "receive only (ceiling)" in rows[0] and "Stream, inline" in rows[1]
     assert all(row.rstrip().endswith("| yes |") for row in rows)
-    assert "[1/1] websockets asyncio inline" in result.stderr  # progress stays off stdout
+    # Progress stays off stdout: a line per run, with the runs done and the time left.
+    progress = result.stderr.splitlines()
+    assert len(progress) == 2, result.stderr
+    assert progress[0].startswith("[1/1] websockets asyncio receive")
+    assert re.search(r"ok  \(1/2 runs, about \d+:\d\d:\d\d left\)$", progress[0])
+    assert progress[1].startswith("[1/1] websockets asyncio inline")
+    assert progress[1].endswith("ok  (2/2 runs, done)")
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+DEFAULT = frozenset({("stream", "default")})
+BTCUSDT_BOOK = frozenset({("stream", "default"), ("market", "btcusdt")})
+
+
+def scrape(url: str) -> tuple[str, Samples]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(url, timeout=TIMEOUT) as reply:
+        assert reply.status == 200
+        text = str(reply.read().decode())
+    samples = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    return text, samples
+
+
+def scrape_until(url: str, ready: Any, what: str) -> tuple[str, Samples]:
+    """Scrape until ``ready(samples)``; at most 200 scrapes, 50 ms apart."""
+    for _ in range(200):
+        text, samples = scrape(url)
+        if ready(samples):
+            return text, samples
+        time.sleep(0.05)
+    raise AssertionError(f"never scraped {what}: {samples}")
+
+
+def start_with_metrics(*args: str, **env: str) -> tuple[subprocess.Popen[str], str]:
+    """Start a command with ``--metrics-port 0``; the process and its metrics URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "maicoin.ws", *args, "--metrics-port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(**env),
+    )
+    line = read_line(process, stderr=True)
+    match = re.fullmatch(
+        rf"maicoin-ws {args[0]}: Prometheus metrics on (http://127\.0\.0\.1:\d+/metrics)\n", line
+    )
+    assert match is not None, line
+    return process, match[1]
+
+
+def test_stream_serves_its_metrics(simulator_uri: str) -> None:
+    pytest.importorskip("prometheus_client")
+    process, url = start_with_metrics(
+        "stream", "--uri", simulator_uri, "book:btcusdt:5", "ticker:btcusdt",
+        MAX_API_KEY="key", MAX_API_SECRET="secret",
+    )  # fmt: skip
+    try:
+        text, samples = scrape_until(
+            url,
+            lambda samples: samples.get(("maicoin_ws_book_synced", BTCUSDT_BOOK)) == 1,
+            "a synced book",
+        )
+        assert samples[("maicoin_ws_messages_total", DEFAULT)] > 0
+        assert samples[("maicoin_ws_connected", DEFAULT)] == 1
+        assert samples[("maicoin_ws_connections_total", DEFAULT)] == 1
+        assert samples[("maicoin_ws_decode_errors_total", DEFAULT)] == 0
+        assert samples[("maicoin_ws_requests_sent_total", DEFAULT)] == 2  # auth, sub
+        assert any(name == "python_info" for name, _ in samples)  # the global registry
+        assert "secret" not in text
+    finally:
+        code, _, err = interrupt(process)
+    assert code == 0, err
+    assert "secret" not in err
+
+
+def test_record_serves_its_metrics(simulator_uri: str, tmp_path: Path) -> None:
+    pytest.importorskip("prometheus_client")
+    path = tmp_path / "metrics.jsonl"
+    process, url = start_with_metrics("record", str(path), "--uri", simulator_uri, "book:btcusdt:5")
+    try:
+        _, samples = scrape_until(
+            url,
+            lambda samples: samples.get(("maicoin_ws_messages_total", DEFAULT), 0) >= 10,
+            "10 messages",
+        )
+    finally:
+        code, _, err = interrupt(process)
+    assert code == 0, err
+    summary = SUMMARY_LINE.search(err)
+    assert summary is not None, err
+    # Every frame the stream had decoded by the scrape was recorded.
+    recorded = len(path.read_text().splitlines())
+    assert int(summary["frames"]) == recorded >= samples[("maicoin_ws_messages_total", DEFAULT)]
+
+
+def test_a_metrics_port_in_use_exits_with_1(simulator_uri: str) -> None:
+    pytest.importorskip("prometheus_client")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(
+            "stream", "--uri", simulator_uri, "ticker:btcusdt", "--metrics-port", str(port)
+        )
+    assert result.returncode == 1, result.stderr
+    assert f"cannot serve metrics on 127.0.0.1:{port}: " in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 # -- usage errors -----------------------------------------------------------------------------
@@ -354,6 +608,9 @@ def test_bench_prints_the_end_to_end_table() -> None:
         (["stream", "order"], "need MAX_API_KEY and MAX_API_SECRET"),
         (["stream", "--uri", "http://example.com", "ticker:btcusdt"], "scheme isn't ws or wss"),
         (["record", "/nonexistent-dir/x.jsonl", "ticker:btcusdt"], "cannot write"),
+        (["stream", "ticker:btcusdt", "--metrics-port", "70000"], "expected a port number"),
+        (["record", "x.jsonl", "ticker:btcusdt", "--status-every", "0"], "expected a positive"),
+        (["stream", "ticker:btcusdt", "--metrics-addr", "0.0.0.0"], "needs --metrics-port"),
         (["demo", "--market", "btc-usd"], "unknown market 'btc-usd'"),
         (["demo", "--duration", "-1"], "expected a positive number"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),

@@ -20,9 +20,11 @@ from ..filter import Filter
 from ..kline import RESOLUTIONS
 from ..stream import DEFAULT_URI
 from ..subscription import Subscription
+from .metrics_option import add_metrics_arguments
 from .runner import (
     EXIT_FAILURE,
     EXIT_USAGE,
+    PROG,
     CommandError,
     UsageError,
 )
@@ -30,8 +32,6 @@ from .specs import SPEC_FORMS, SpecError, accepted_filters, parse_filters
 from .specs import parse_subscription as _parse_subscription
 
 __all__ = ["build_parser", "main"]
-
-PROG = "maicoin-ws"
 
 EXIT_STATUSES = """\
 exit status:
@@ -174,11 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
         "cli.stream_command:record_command",
         help="write raw frames with receive times to a file",
         description='Write every frame received to FILE as JSON lines {"t": <receive time, '
-        'Unix seconds>, "frame": "<the frame\'s text>"}, for `replay`.',
+        'Unix seconds>, "frame": "<the frame\'s text>"}, for `replay`. Progress (frames, '
+        "bytes, rate, elapsed) goes to stderr: a live line on a terminal, else a line every "
+        "--status-every seconds.",
         epilog=SUBSCRIPTION_HELP + "\n" + EXIT_STATUSES,
     )
     record.add_argument("file", type=Path, metavar="FILE", help="recording to write")
     _add_connection_arguments(record, count_help="stop after N frames")
+    record.add_argument(
+        "--status-every",
+        type=_positive_float,
+        default=60.0,
+        metavar="SECONDS",
+        help="when stderr is not a terminal: a status line this often (default 60); "
+        "a terminal gets a live status line",
+    )
 
     replay = add_command(
         "replay",
@@ -187,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Feed a recording through a Stream (decode, local order books, dispatch) "
         "and print a summary: frames, responses per event and channel, decode errors, "
         "resyncs, the final top of each book. With --serve, serve the recording over "
-        "WebSocket instead: every client that connects gets it from the start.",
+        "WebSocket instead: every client that connects gets it from the start, and a line "
+        "says when each client connects and leaves, with the frames it was sent.",
     )
     replay.add_argument("file", type=Path, metavar="FILE", help="recording made by `record`")
     replay.add_argument(
@@ -226,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the end-to-end throughput benchmark (the simulator blasting frames "
         "from one process, a client in another) for every transport x event loop x path, and "
         "print its Markdown table. The full default run takes several minutes; progress "
-        "goes to stderr. Exits 1 when a run was not correct (lost frames, book off).",
+        "goes to stderr (a bar with the time left on a terminal, else a line per run). "
+        "Exits 1 when a run was not correct (lost frames, book off).",
     )
     bench.add_argument(
         "--frames", type=_positive_int, default=200_000, help="frames per run (200000)"
@@ -275,6 +287,7 @@ def _add_connection_arguments(
         help="give up after N failed reconnects in a row (default: never); "
         "a first connection that fails is never retried",
     )
+    add_metrics_arguments(parser)
 
 
 # -- commands ---------------------------------------------------------------------------------

@@ -5,16 +5,25 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-from typing import Any
 
+from .progress import BenchProgress
 from .runner import EXIT_FAILURE, EXIT_OK, UsageError
 
 __all__ = ["bench_command"]
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    """Run ``benchmark.run_benchmark`` (progress on stderr) and print its Markdown table."""
-    from ..benchmark import TRANSPORTS, format_ratios, format_table, run_benchmark, write_chart
+    """Run ``benchmark.run_benchmark`` and print its Markdown table; progress on stderr (a bar
+    on a terminal, else a line per run with the runs done and the time left)."""
+    from ..benchmark import (
+        LOOPS,
+        MODES,
+        TRANSPORTS,
+        format_ratios,
+        format_table,
+        run_benchmark,
+        write_chart,
+    )
 
     if args.chart is not None and importlib.util.find_spec("matplotlib") is None:
         raise UsageError("--chart needs matplotlib: python -m pip install 'maicoin-ws[bench]'")
@@ -23,16 +32,19 @@ def bench_command(args: argparse.Namespace) -> int:
         # The optional fast transport is measured only when it is installed.
         transports = [t for t in TRANSPORTS if importlib.util.find_spec(t) is not None]
 
-    def progress(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-    options: dict[str, Any] = {"transports": transports, "repeat": args.repeat}
-    if args.loops:
-        options["loops"] = args.loops
-    if args.modes:
-        options["modes"] = args.modes
+    loops = args.loops or LOOPS
+    modes = args.modes or MODES
+    runs = len(transports) * len(loops) * len(modes) * args.repeat
     try:
-        results = run_benchmark(args.frames, progress=progress, **options)
+        with BenchProgress(runs, sys.stderr) as progress:
+            results = run_benchmark(
+                args.frames,
+                transports=transports,
+                loops=loops,
+                modes=modes,
+                repeat=args.repeat,
+                progress=progress,
+            )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:

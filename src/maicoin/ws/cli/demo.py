@@ -6,14 +6,18 @@ import argparse
 import asyncio
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..channel import Channel
 from ..stream import Stream
 from ..subscription import Subscription
 from ..testing import MaxSimulator
-from .liveview import LineScreen, LiveView, TerminalScreen, format_stats
+from .liveview import LineScreen, LiveView, format_stats
+from .progress import logs_through, make_console
 from .runner import Interrupt, UsageError, drive_stream, run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["demo_command", "guide_subscriptions", "run_demo"]
 
@@ -74,28 +78,48 @@ async def run_demo(
 
 
 async def _refresh(view: LiveView, uri: str, duration: float | None, out: TextIO) -> None:
-    started = time.monotonic()
-    limit = f" of {duration:g} s" if duration is not None else ""
-    terminal = out.isatty()
-    screen = TerminalScreen(out) if terminal else None
-    lines = LineScreen(out)
     out.write(f"maicoin.ws demo: {view.market} from the embedded MAX simulator at {uri}\n")
+    console = make_console(out)
+    if console.is_interactive:
+        await _redraw(view, duration, console, out)
+    else:
+        await _print_lines(view, out)
+
+
+async def _print_lines(view: LiveView, out: TextIO) -> None:
+    """A line a second, and one at the end."""
+    started = time.monotonic()
+    lines = LineScreen(out)
     try:
         while True:
-            elapsed = time.monotonic() - started
-            if screen is not None:
-                screen.draw(view.screen(f"{elapsed:5.1f} s{limit}  (Ctrl-C to stop)"))
-                await asyncio.sleep(0.1)
-            else:
-                lines.draw_line(view.line(elapsed))
-                await asyncio.sleep(1.0)
-    finally:
-        if screen is not None:
-            elapsed = time.monotonic() - started
-            screen.draw(view.screen(f"{elapsed:5.1f} s{limit}  (stopped)"))
-            screen.close()
-        else:
             lines.draw_line(view.line(time.monotonic() - started))
+            await asyncio.sleep(1.0)
+    finally:
+        lines.draw_line(view.line(time.monotonic() - started))
+
+
+async def _redraw(view: LiveView, duration: float | None, console: Console, out: TextIO) -> None:
+    """The whole screen, redrawn in place ten times a second; the last one stays."""
+    from rich.live import Live
+    from rich.text import Text
+
+    started = time.monotonic()
+    limit = f" of {duration:g} s" if duration is not None else ""
+
+    def screen(state: str) -> Text:
+        header = f"{time.monotonic() - started:5.1f} s{limit}  ({state})"
+        # Cropped, not wrapped: the screen keeps its shape on a narrow terminal.
+        return Text("\n".join(view.screen(header)), no_wrap=True, overflow="crop")
+
+    # Redrawn from this loop (no refresh thread): the view is read where it is written.
+    live = Live(screen("Ctrl-C to stop"), console=console, auto_refresh=False)
+    with live, logs_through(console, out):
+        try:
+            while True:
+                await asyncio.sleep(0.1)
+                live.update(screen("Ctrl-C to stop"), refresh=True)
+        finally:
+            live.update(screen("stopped"), refresh=True)
 
 
 async def _inject_gaps(simulator: MaxSimulator, market: str, every: float) -> None:

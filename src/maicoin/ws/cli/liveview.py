@@ -1,13 +1,12 @@
 """The demo's live view: one market's book, trades, ticker and kline, refreshed in place.
 
 ``LiveView`` is a stream handler that keeps the latest public data of one market and
-renders it, reading the top of the book from the stream's local order book. A terminal gets
-a screen redrawn in place (ANSI cursor movement); anything else gets one line per refresh.
+renders it, reading the top of the book from the stream's local order book. The demo draws
+``screen()`` in place on a terminal (with rich) and prints ``line()`` anywhere else.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
@@ -20,7 +19,7 @@ from ..stream import Stream
 from ..ticker import Ticker
 from ..trade import Trade
 
-__all__ = ["LineScreen", "LiveView", "TerminalScreen", "format_stats", "price_decimals"]
+__all__ = ["LineScreen", "LiveView", "format_stats", "price_decimals"]
 
 
 class LiveView:
@@ -182,28 +181,6 @@ def format_stats(stats: StreamStats) -> list[str]:
         values["last_receive_time"] = datetime.fromtimestamp(received, UTC).isoformat()
     width = max(map(len, values))
     return [f"  {name:<{width}}  {value}" for name, value in values.items()]
-
-
-class TerminalScreen:
-    """Redraws a block of lines in place on a terminal."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._drawn = 0
-
-    def draw(self, lines: list[str]) -> None:
-        # Lines wider than the terminal would wrap and break the cursor arithmetic.
-        width = shutil.get_terminal_size().columns
-        text = "\n".join(line[:width] for line in lines)
-        up = f"\x1b[{self._drawn}F" if self._drawn else "\x1b[?25l"
-        self._out.write(f"{up}\x1b[J{text}\n")
-        self._out.flush()
-        self._drawn = len(lines)
-
-    def close(self) -> None:
-        """Show the cursor again."""
-        self._out.write("\x1b[?25h")
-        self._out.flush()
 
 
 class LineScreen:

@@ -58,11 +58,16 @@ class RecordingWriter:
     def __init__(self, file: IO[bytes]) -> None:
         self._file = file
         self.frames = 0
+        """Frames written."""
+        self.bytes = 0
+        """Bytes written to the file."""
 
     def write(self, frame: str | bytes, received_at: float) -> None:
         """Record one frame received at ``received_at`` (Unix seconds)."""
-        self._file.write(_encode(RecordedFrame(received_at, frame_text(frame))) + b"\n")
+        line = _encode(RecordedFrame(received_at, frame_text(frame))) + b"\n"
+        self._file.write(line)
         self.frames += 1
+        self.bytes += len(line)
 
 
 class RecordingReader:

@@ -8,7 +8,9 @@ as it would live, and the replay goes on on the "new connection" with the next f
 ``serve_recording`` is a WebSocket server that sends the recording to every client that
 connects, with its original timing (or faster), so a user's own bot can meet a bad day
 again offline. Client requests are read and ignored: the recording already holds the
-replies and data the recorder's subscriptions brought.
+replies and data the recorder's subscriptions brought. It announces every client that
+connects, reaches the end of the recording or leaves, and keeps a ``ServedClient`` per
+connected client up to date for a live view.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +39,16 @@ from ..stats import StreamStats
 from ..stream import Stream
 from ..subscription import Subscription
 from .liveview import price_decimals
+from .progress import format_duration
 from .recording import RecordedFrame, RecordingReader
 
-__all__ = ["ReplaySummary", "book_markets", "replay_recording", "serve_recording"]
+__all__ = [
+    "ReplaySummary",
+    "ServedClient",
+    "book_markets",
+    "replay_recording",
+    "serve_recording",
+]
 
 log = logging.getLogger("maicoin.ws")
 
@@ -199,6 +208,22 @@ class _RecordingConnection:
         self._closed = True
 
 
+@dataclass
+class ServedClient:
+    """A client of ``serve_recording``, updated as its frames go out."""
+
+    number: int
+    """1 for the first client to connect, then 2, ..."""
+    peer: str
+    """The client's ``host:port``."""
+    total: int
+    """Frames in the recording."""
+    connected_at: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when it connected."""
+    sent: int = 0
+    """Frames sent so far."""
+
+
 async def serve_recording(
     path: str | Path,
     *,
@@ -207,29 +232,53 @@ async def serve_recording(
     speed: float = 1.0,
     stop: Callable[[Callable[[], object]], None],
     announce: Callable[[str], None] = print,
+    clients: MutableMapping[int, ServedClient] | None = None,
 ) -> None:
     """Serve the recording at ``ws://host:port/`` until ``stop``'s callback is called.
 
     Every client gets every frame from the first, ``speed`` times as fast as recorded
     (0: as fast as the socket takes them), then the connection stays open, idle.
+    ``announce`` gets a line when the server is up and when a client connects, reaches the
+    end of the recording and leaves (with the frames it was sent); ``clients`` holds the
+    connected clients by number.
     """
     reader = RecordingReader(path)
     total = sum(1 for _ in reader)
-    clients = 0
+    connected: MutableMapping[int, ServedClient] = {} if clients is None else clients
+    count = 0
 
     async def play(websocket: ServerConnection) -> None:
-        nonlocal clients
-        clients += 1
-        client = clients
+        nonlocal count
+        count += 1
+        client = ServedClient(count, _peer(websocket), total)
+        connected[client.number] = client
+        announce(f"client {client.number} connected from {client.peer}")
+        # The reader ends when the client leaves, even while the sender waits for the
+        # recorded time of a far-off frame.
         drain = asyncio.create_task(_discard_requests(websocket))
+        sender = asyncio.create_task(_send_frames(websocket, iter(reader), speed, client))
         try:
-            sent = await _send_frames(websocket, iter(reader), speed)
-            announce(f"client {client}: sent {sent} frames (end of recording)")
-            await websocket.wait_closed()
-        except ConnectionClosed:
-            announce(f"client {client}: disconnected")
+            await asyncio.wait({sender, drain}, return_when=asyncio.FIRST_COMPLETED)
+            if sender.done():
+                error = sender.exception()
+                if error is not None and not isinstance(error, ConnectionClosed):
+                    raise error
+                if error is None:
+                    announce(
+                        f"client {client.number}: sent all {client.sent} frames "
+                        "(end of recording), connection kept open"
+                    )
+                    await drain
         finally:
-            drain.cancel()
+            for task in (sender, drain):
+                task.cancel()
+            await asyncio.gather(sender, drain, return_exceptions=True)
+            del connected[client.number]
+            announce(
+                f"client {client.number} left after "
+                f"{format_duration(time.monotonic() - client.connected_at)}: "
+                f"sent {client.sent} of {total} frames"
+            )
 
     stopped = asyncio.Event()
     stop(stopped.set)
@@ -240,12 +289,21 @@ async def serve_recording(
         server.close()
 
 
+def _peer(websocket: ServerConnection) -> str:
+    address = websocket.remote_address
+    if isinstance(address, tuple) and len(address) >= 2:
+        return f"{address[0]}:{address[1]}"
+    return str(address)
+
+
 async def _send_frames(
-    websocket: ServerConnection, frames: Iterator[RecordedFrame], speed: float
-) -> int:
+    websocket: ServerConnection,
+    frames: Iterator[RecordedFrame],
+    speed: float,
+    client: ServedClient,
+) -> None:
     started = time.monotonic()
     first: float | None = None
-    sent = 0
     for recorded in frames:
         if first is None:
             first = recorded.t
@@ -253,11 +311,10 @@ async def _send_frames(
             delay = started + (recorded.t - first) / speed - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-        elif sent % _YIELD_EVERY == 0:
+        elif client.sent % _YIELD_EVERY == 0:
             await asyncio.sleep(0)
         await websocket.send(recorded.frame)
-        sent += 1
-    return sent
+        client.sent += 1
 
 
 async def _discard_requests(websocket: ServerConnection) -> None:

@@ -8,15 +8,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ..response import Response
+from .progress import ClientBoard
 from .recording import RecordingError
-from .replay import replay_recording, serve_recording
+from .replay import ServedClient, replay_recording, serve_recording
 from .runner import CommandError, Interrupt, UsageError, run_command
 
 __all__ = ["replay_command"]
 
 
 def replay_command(args: argparse.Namespace) -> int:
-    """``replay``: a recording through a Stream (summary), or served to clients."""
+    """``replay``: a recording through a Stream (summary), or served to clients (a line per
+    client that connects or leaves; a bar per connected client on a terminal)."""
     if not args.file.is_file():
         raise UsageError(f"{args.file}: no such recording")
     if args.serve:
@@ -24,17 +26,17 @@ def replay_command(args: argparse.Namespace) -> int:
             raise UsageError("--print and --serve do not go together")
 
         async def serve(interrupt: Interrupt) -> int:
-            def announce(text: str) -> None:
-                print(text, flush=True)
-
-            await serve_recording(
-                args.file,
-                host=args.host,
-                port=args.port,
-                speed=args.speed,
-                stop=interrupt.on_stop,
-                announce=announce,
-            )
+            clients: dict[int, ServedClient] = {}
+            with ClientBoard(sys.stdout, clients) as board:
+                await serve_recording(
+                    args.file,
+                    host=args.host,
+                    port=args.port,
+                    speed=args.speed,
+                    stop=interrupt.on_stop,
+                    announce=board.say,
+                    clients=clients,
+                )
             return interrupt.exit_status(limited=False)
 
         return _recording_command(serve)

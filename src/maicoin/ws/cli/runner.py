@@ -27,6 +27,7 @@ __all__ = [
     "EXIT_FAILURE",
     "EXIT_OK",
     "EXIT_USAGE",
+    "PROG",
     "CommandError",
     "Interrupt",
     "UsageError",
@@ -35,6 +36,7 @@ __all__ = [
     "silence_stdout",
 ]
 
+PROG: Final = "maicoin-ws"
 EXIT_OK: Final = 0
 EXIT_FAILURE: Final = 1
 EXIT_USAGE: Final = 2

@@ -1,4 +1,8 @@
-"""The ``stream`` and ``record`` commands: a Stream to MAX (or MAX_WS_URI) from the shell."""
+"""The ``stream`` and ``record`` commands: a Stream to MAX (or MAX_WS_URI) from the shell.
+
+Both take ``--metrics-port`` (``metrics_option``); ``record`` reports its progress on
+stderr (``progress.RecordStatus``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from .._io.connect import checked_uri
 from ..reconnect import ReconnectPolicy
 from ..stream import MAX_WS_URI, Stream
 from ..subscription import Subscription
+from .metrics_option import stream_metrics
+from .progress import RecordStatus, live_status
 from .recording import RecordingWriter, frame_text, tapped_connect
 from .runner import Interrupt, UsageError, drive_stream, run_command, silence_stdout
 from .specs import SPEC_FORMS, is_private
@@ -99,11 +105,12 @@ def stream_command(args: argparse.Namespace) -> int:
             silence_stdout()
         return interrupt.exit_status(limited=args.count is not None or args.duration is not None)
 
-    return run_command(run)
+    with stream_metrics(stream, args):
+        return run_command(run)
 
 
 def record_command(args: argparse.Namespace) -> int:
-    """``record``: every frame received, with its receive time, to FILE."""
+    """``record``: every frame received, with its receive time, to FILE; progress on stderr."""
     stream = stream_from_args(args)
     try:
         file = args.file.open("wb")
@@ -112,6 +119,7 @@ def record_command(args: argparse.Namespace) -> int:
     limit: int | None = args.count
     with file:
         writer = RecordingWriter(file)
+        status = RecordStatus(str(args.file), writer, stream)
 
         def on_frame(frame: str | bytes) -> None:
             if limit is not None and writer.frames >= limit:
@@ -124,9 +132,14 @@ def record_command(args: argparse.Namespace) -> int:
 
         async def run(interrupt: Interrupt) -> int:
             try:
-                await drive_stream(stream, interrupt, duration=args.duration)
+                with live_status(status.line, sys.stderr, every=args.status_every):
+                    try:
+                        await drive_stream(stream, interrupt, duration=args.duration)
+                    finally:
+                        status.running = False
             finally:
-                print(f"recorded {writer.frames} frames to {args.file}", file=sys.stderr)
+                print(status.summary(), file=sys.stderr, flush=True)
             return interrupt.exit_status(limited=limit is not None or args.duration is not None)
 
-        return run_command(run)
+        with stream_metrics(stream, args):
+            return run_command(run)
