@@ -17,8 +17,9 @@ cimport cython
 # One Level and BookResync class, one set of result constants and one wording of the resync
 # logs, whichever twin is selected.
 from maicoin.ws._frames.rules import (
-    APPLIED, CLEARED, GAP, IGNORED, SNAPSHOT_EVENTS, STALE, VERSION_CHANGED, BookResync, Level,
-    RESYNC_REASONS, malformed_frame, out_of_sequence,
+    APPLIED, CLEARED, EARLY_UPDATE_LIMIT, GAP, IGNORED, SNAPSHOT_EVENTS, STALE, VERSION_CHANGED,
+    BookResync, Level, RESYNC_REASONS, checked_early_limit, early_overflow, malformed_frame,
+    out_of_sequence,
 )
 from maicoin.ws.channel import Channel
 from maicoin.ws.response import Event, Response
@@ -93,6 +94,7 @@ cdef object R_IGNORED = IGNORED
 cdef PyTypeObject* _level_type = <PyTypeObject*>Level
 cdef object _malformed_frame = malformed_frame
 cdef object _out_of_sequence = out_of_sequence
+cdef object _early_overflow = early_overflow
 cdef object _SNAPSHOT_EVENTS = SNAPSHOT_EVENTS
 cdef dict _RESYNC_REASONS = RESYNC_REASONS
 cdef object _BOOK = Channel.BOOK
@@ -541,7 +543,8 @@ cdef class OrderBook:
         return 0
 
     cdef int _load_snapshot_side(self, Side* side, object levels, str side_name) except -1:
-        """Fill an empty side; MAX sends best first, so a plain reversal usually sorts it."""
+        """Fill an empty side. Levels sent best first need a plain reversal, worst first
+        (MAX's snapshot bids) none; any other order is replayed level by level."""
         if levels is None:
             return 0
         self._check_levels(levels, side_name)
@@ -553,6 +556,7 @@ cdef class OrderBook:
         cdef Py_ssize_t i = 0
         cdef Py_ssize_t kept
         cdef bint descending = True
+        cdef bint ascending = True
         cdef bint has_zero = False
         cdef Slot* slot
         cdef Slot swap
@@ -570,20 +574,24 @@ cdef class OrderBook:
             incref(volume_text)
             slot.volume_text = volume_text
             slot.level = NULL
-            if side.size and not (slot.key < side.slots[side.size - 1].key):
-                descending = False
+            if side.size:
+                if not (slot.key < side.slots[side.size - 1].key):
+                    descending = False
+                if not (slot.key > side.slots[side.size - 1].key):
+                    ascending = False
             if volume == 0.0:
                 has_zero = True
             side.size += 1
             i += 1
-        if not descending:
+        if descending:
+            for i in range(side.size // 2):
+                swap = side.slots[i]
+                side.slots[i] = side.slots[side.size - 1 - i]
+                side.slots[side.size - 1 - i] = swap
+        elif not ascending:
             # Unordered or repeated prices: replay the levels one by one, later ones winning.
             side_clear(side)
             return self._apply_levels(side, levels, side_name)
-        for i in range(side.size // 2):
-            swap = side.slots[i]
-            side.slots[i] = side.slots[side.size - 1 - i]
-            side.slots[side.size - 1 - i] = swap
         if has_zero:
             kept = 0
             for i in range(side.size):
@@ -709,14 +717,38 @@ cdef inline object read_field(object response, bint direct, Py_ssize_t offset, s
 @cython.final
 @cython.auto_pickle(False)
 cdef class BookKeeper:
-    """One ``OrderBook`` per subscribed book market, fed with every book frame."""
+    """One ``OrderBook`` per subscribed book market, fed with every book frame.
+
+    An update for a book that waits for its snapshot (before the first one, after a
+    reconnect, a resync or an empty snapshot) is held, up to ``early_limit`` per market:
+    on large subscribes the exchange can send a market's update before its snapshot. When
+    the snapshot comes, the held updates it covers (``li`` <= its ``li``) are dropped and
+    the rest applied by the sequencing rule, so such a race needs no resync. One update
+    more than the limit drops the held ones and asks for a resync (``"early_overflow"``).
+    Holding changes only the book: the stream hands every frame to its handlers as it
+    arrives, a held update included.
+    """
 
     cdef readonly dict books
     cdef object _stats
+    cdef dict _held
+    cdef Py_ssize_t _early_limit
 
-    def __init__(self, stats):
+    def __init__(self, stats, early_limit=EARLY_UPDATE_LIMIT):
         self.books = {}
         self._stats = stats
+        self._early_limit = checked_early_limit(early_limit)
+        self._held = {}
+
+    @property
+    def early_limit(self):
+        """Updates held per market while its book waits for a snapshot."""
+        return self._early_limit
+
+    def held(self, market):
+        """How many updates of ``market`` wait for its snapshot."""
+        held = self._held.get(market)
+        return 0 if held is None else len(<list>held)
 
     def track(self, sub):
         """Keep a book for a ``book`` subscription's market (an existing one stays)."""
@@ -724,12 +756,14 @@ cdef class BookKeeper:
             self.books[sub.market] = OrderBook(sub.market)
 
     def untrack(self, sub):
-        """Drop the book of a ``book`` subscription's market."""
+        """Drop the book of a ``book`` subscription's market, and its held updates."""
         if sub.channel == _BOOK and sub.market:
             self.books.pop(sub.market, None)
+            self._held.pop(sub.market, None)
 
     def invalidate_all(self):
-        """A new connection: every book waits for its new snapshot."""
+        """A new connection: every book waits for its new snapshot; held updates go."""
+        self._held.clear()
         for book in self.books.values():
             book.invalidate()
 
@@ -756,6 +790,8 @@ cdef class BookKeeper:
             update = False
         else:
             return None
+        if update and not (ours._synced if ours is not None else book.synced):
+            return self._hold(market, response, last)
         asks = read_field(response, direct, _ASKS, "asks")
         bids = read_field(response, direct, _BIDS, "bids")
         if update:
@@ -768,6 +804,8 @@ cdef class BookKeeper:
                     ours._apply_snapshot(asks, bids, li, version)
                 else:
                     book.apply_snapshot(asks, bids, li, version)
+                if market in self._held:
+                    return self._replay(market, book, ours)
                 return None
             if ours is not None:
                 result = ours._apply_update(asks, bids, fi, li, version)
@@ -781,3 +819,56 @@ cdef class BookKeeper:
         if reason is None:
             return None
         return _out_of_sequence(self._stats, market, reason, last, response)
+
+    cdef object _hold(self, object market, object response, object last):
+        """Keep an update that came before its book's snapshot."""
+        cdef list held
+        if self._early_limit == 0:
+            return None
+        found = self._held.get(market)
+        if found is None:
+            self._held[market] = [response]
+            return None
+        held = <list>found
+        if len(held) < self._early_limit:
+            held.append(response)
+            return None
+        del self._held[market]
+        return _early_overflow(self._stats, market, len(held), last, response)
+
+    cdef object _replay(self, object market, object book, OrderBook ours):
+        """After a snapshot: drop the held updates it covers, apply the rest in order."""
+        cdef list kept = []
+        cdef bint direct
+        snapshot_li = ours._last_update_id if ours is not None else book.last_update_id
+        # Dropped before the sequencing rule, which would check their version first.
+        for response in <list>self._held.pop(market):
+            direct = _SLOTS_KNOWN and type(response) is _Response
+            if (read_field(response, direct, _LAST_UPDATE_ID, "last_update_id") or 0) > snapshot_li:
+                kept.append(response)
+        if not (ours._synced if ours is not None else book.synced):
+            # An empty snapshot: keep what it does not cover for the next one.
+            if kept:
+                self._held[market] = kept
+            return None
+        for response in kept:
+            direct = _SLOTS_KNOWN and type(response) is _Response
+            asks = read_field(response, direct, _ASKS, "asks")
+            bids = read_field(response, direct, _BIDS, "bids")
+            fi = read_field(response, direct, _FIRST_UPDATE_ID, "first_update_id") or 0
+            li = read_field(response, direct, _LAST_UPDATE_ID, "last_update_id") or 0
+            version = read_field(response, direct, _VERSION, "version") or 0
+            last = ours._last_update_id if ours is not None else book.last_update_id
+            try:
+                if ours is not None:
+                    result = ours._apply_update(asks, bids, fi, li, version)
+                else:
+                    result = book.apply_update(asks, bids, fi, li, version)
+            except ValueError as exc:
+                return _malformed_frame(self._stats, market, last, exc)
+            if result is R_APPLIED:
+                continue
+            reason = _RESYNC_REASONS.get(result)
+            if reason is not None:
+                return _out_of_sequence(self._stats, market, reason, last, response)
+        return None

@@ -103,6 +103,22 @@ def test_unordered_snapshot_with_repeats_applies_levels_in_order(impl: ModuleTyp
     assert side(ob.bids()) == [("0.7", "2"), ("0.6", "3"), ("0.5", "1")]
 
 
+@pytest.mark.parametrize("order", ["worst-first", "best-first"])
+def test_snapshot_sides_sent_in_either_sorted_order(impl: ModuleType, order: str) -> None:
+    """MAX sends snapshot bids worst first and asks best first; both orders, with a zero
+    volume and a price spelt two ways between the sides, load the same book."""
+    asks = [["100.5", "1"], ["101", "2"], ["102.25", "0"], ["103", "3"]]
+    bids = [["97", "4"], ["98.0", "0"], ["99", "5"], ["100", "6"]]
+    if order == "best-first":
+        asks, bids = asks[::-1], bids[::-1]
+    ob = impl.OrderBook("btcusdt")
+    assert ob.apply_snapshot(asks, bids, 5, 1) == impl.APPLIED
+    assert side(ob.asks()) == [("100.5", "1"), ("101", "2"), ("103", "3")]
+    assert side(ob.bids()) == [("100", "6"), ("99", "5"), ("97", "4")]
+    assert ob.apply_update(None, [["98", "1"], ["100.0", "0"]], 6, 6, 1) == impl.APPLIED
+    assert side(ob.bids()) == [("99", "5"), ("98", "1"), ("97", "4")]
+
+
 def test_snapshot_drops_zero_volume_levels(impl: ModuleType) -> None:
     ob = impl.OrderBook("btcusdt")
     ob.apply_snapshot([["1", "1"], ["2", "0"], ["3", "0.000"]], [["0.5", "0"]], 5, 1)

@@ -193,3 +193,187 @@ def test_track_untrack_and_invalidate_all(impl: ModuleType) -> None:
     keeper.untrack(BTC)
     keeper.untrack(BTC)
     assert list(keeper.books) == ["ethusdt"]
+
+
+# -- updates that come before their snapshot ---------------------------------------------------
+
+
+def waiting_keeper(impl: ModuleType, early_limit: int | None = None) -> tuple[Any, StreamStats]:
+    """A keeper tracking btcusdt, whose book has had no snapshot yet."""
+    stats = StreamStats()
+    keeper = impl.BookKeeper(stats) if early_limit is None else impl.BookKeeper(stats, early_limit)
+    keeper.track(BTC)
+    return keeper, stats
+
+
+def state(keeper: Any) -> tuple[bool, int, int, list[list[str]]]:
+    ob = keeper.books["btcusdt"]
+    return (ob.synced, ob.last_update_id, keeper.held("btcusdt"), [list(lvl) for lvl in ob.asks()])
+
+
+def test_an_update_before_its_snapshot_is_applied_after_it(impl: ModuleType) -> None:
+    """The live exchange's subscribe race: snapshot li=10 after the update of id 11, then
+    the next update starts at 12, two past the snapshot."""
+    keeper, stats = waiting_keeper(impl)
+    assert keeper.apply(update(11, 11, asks=[["101.5", "5"], ["102", "1"]])) is None
+    assert keeper.held("btcusdt") == 1
+    assert not keeper.books["btcusdt"].synced
+    assert keeper.apply(snapshot(li=10)) is None
+    assert keeper.held("btcusdt") == 0
+    assert keeper.apply(update(12, 12, asks=[["102", "0"]])) is None
+    assert state(keeper) == (True, 12, 0, [[101.5, 5.0, "101.5", "5"]])
+    assert stats.resyncs == 0
+
+
+def test_held_updates_the_snapshot_covers_are_dropped_whatever_their_version(
+    impl: ModuleType,
+) -> None:
+    keeper, stats = waiting_keeper(impl)
+    for fi, li, v in ((5, 8, 1), (9, 10, 1), (10, 11, 2), (12, 13, 2)):
+        assert keeper.apply(update(fi, li, v=v, asks=[["101.5", str(li)]])) is None
+    assert keeper.held("btcusdt") == 4
+    assert keeper.apply(snapshot(li=11, v=2)) is None
+    assert state(keeper) == (True, 13, 0, [[101.5, 13.0, "101.5", "13"]])
+    assert stats.resyncs == 0
+
+
+def test_a_held_update_past_the_snapshot_is_a_gap(
+    impl: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper, stats = waiting_keeper(impl)
+    keeper.apply(update(13, 14))
+    keeper.apply(update(15, 15))
+    with caplog.at_level(logging.WARNING, logger="maicoin.ws"):
+        resync = keeper.apply(snapshot(li=10))
+    assert resync == _book_py.BookResync("btcusdt", "gap", 10, 13)
+    assert caplog.messages == ["book btcusdt: gap at update 13-14 (local 10); resubscribing"]
+    assert stats.resyncs == 1
+    # The rest went with the invalid book; the next updates wait for the resync's snapshot.
+    assert state(keeper) == (False, 10, 0, [])
+    assert keeper.apply(update(16, 16)) is None
+    assert keeper.held("btcusdt") == 1
+
+
+def test_a_held_update_of_another_version_past_the_snapshot_resyncs(impl: ModuleType) -> None:
+    keeper, stats = waiting_keeper(impl)
+    keeper.apply(update(11, 11, v=2))
+    assert keeper.apply(snapshot(li=10, v=1)) == _book_py.BookResync(
+        "btcusdt", "version_changed", 10, 11
+    )
+    assert stats.resyncs == 1 and not keeper.books["btcusdt"].synced
+
+
+def test_a_malformed_held_update_resyncs_when_applied(impl: ModuleType) -> None:
+    keeper, stats = waiting_keeper(impl)
+    assert keeper.apply(update(11, 11, asks=[["abc", "1"]])) is None  # not read while held
+    resync = keeper.apply(snapshot(li=10))
+    assert resync == _book_py.BookResync("btcusdt", "invalid_level", 10)
+    assert (stats.resyncs, stats.decode_errors) == (1, 1)
+
+
+def test_updates_after_a_gap_wait_for_the_resync_snapshot(impl: ModuleType) -> None:
+    keeper, stats = synced_keeper(impl)
+    assert keeper.apply(update(13, 13)) is not None  # a gap: the stream resubscribes
+    for li in (14, 15, 16):
+        assert keeper.apply(update(li, li, asks=[["101.5", str(li)]])) is None
+    assert keeper.held("btcusdt") == 3
+    assert keeper.apply(snapshot(li=15)) is None
+    assert state(keeper) == (True, 16, 0, [[101.5, 16.0, "101.5", "16"]])
+    assert stats.resyncs == 1
+
+
+def test_an_empty_snapshot_keeps_the_held_updates_it_does_not_cover(impl: ModuleType) -> None:
+    keeper, stats = waiting_keeper(impl)
+    keeper.apply(update(9, 9))
+    keeper.apply(update(11, 11, asks=[["101.5", "11"]]))
+    assert keeper.apply(frame("snapshot", a=[], b=[], li=10, v=1)) is None
+    assert state(keeper) == (False, 10, 1, [])
+    assert keeper.apply(snapshot(li=10)) is None
+    assert state(keeper) == (True, 11, 0, [[101.5, 11.0, "101.5", "11"]])
+    assert stats.resyncs == 0
+
+
+def test_one_update_more_than_the_limit_resyncs(
+    impl: ModuleType, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper, stats = waiting_keeper(impl, early_limit=3)
+    assert keeper.early_limit == 3
+    for li in (11, 12, 13):
+        assert keeper.apply(update(li, li)) is None
+    with caplog.at_level(logging.WARNING, logger="maicoin.ws"):
+        resync = keeper.apply(update(14, 14))
+    assert resync == _book_py.BookResync("btcusdt", "early_overflow", 0, 14)
+    assert caplog.messages == [
+        "book btcusdt: 4 updates came before its snapshot, more than are held; resubscribing"
+    ]
+    assert (stats.resyncs, keeper.held("btcusdt")) == (1, 0)
+    assert keeper.apply(update(15, 15)) is None  # holding starts over
+    assert keeper.held("btcusdt") == 1
+
+
+def test_the_default_limit_holds_a_few_hundred(impl: ModuleType) -> None:
+    keeper, stats = waiting_keeper(impl)
+    assert keeper.early_limit == _book_py.EARLY_UPDATE_LIMIT == 256
+    for li in range(1, 257):
+        assert keeper.apply(update(li, li)) is None
+    assert (keeper.held("btcusdt"), stats.resyncs) == (256, 0)
+    assert keeper.apply(update(257, 257)) is not None
+
+
+def test_a_limit_of_zero_ignores_early_updates_as_before(impl: ModuleType) -> None:
+    keeper, stats = waiting_keeper(impl, early_limit=0)
+    for li in range(11, 20):
+        assert keeper.apply(update(li, li)) is None
+    assert keeper.held("btcusdt") == 0
+    keeper.apply(snapshot(li=10))
+    assert keeper.apply(update(12, 12)) == _book_py.BookResync("btcusdt", "gap", 10, 12)
+    assert stats.resyncs == 1
+
+
+@pytest.mark.parametrize("limit", [-1, True, 2.0, "3", None])
+def test_the_limit_must_be_a_non_negative_int(impl: ModuleType, limit: Any) -> None:
+    with pytest.raises(ValueError, match="early_limit must be an int >= 0"):
+        impl.BookKeeper(StreamStats(), limit)
+
+
+def test_reconnects_and_untracking_drop_held_updates(impl: ModuleType) -> None:
+    keeper, _ = waiting_keeper(impl)
+    keeper.track(Subscription(channel=Channel.BOOK, market="ethusdt", depth=1))
+    keeper.apply(update(11, 11))
+    keeper.apply(frame("update", market="ethusdt", a=[], fi=3, li=3, v=1))
+    assert (keeper.held("btcusdt"), keeper.held("ethusdt"), keeper.held("nope")) == (1, 1, 0)
+    keeper.invalidate_all()
+    assert (keeper.held("btcusdt"), keeper.held("ethusdt")) == (0, 0)
+    keeper.apply(update(11, 11))
+    keeper.untrack(BTC)
+    assert keeper.held("btcusdt") == 0
+    keeper.track(BTC)
+    assert keeper.apply(snapshot(li=10)) is None
+    assert keeper.books["btcusdt"].last_update_id == 10
+
+
+def test_held_frames_that_are_not_decoded_responses_are_read_as_attributes(
+    impl: ModuleType,
+) -> None:
+    keeper, _ = waiting_keeper(impl)
+    fields = {"market": "btcusdt", "asks": [["101.5", "7"]], "bids": None, "version": 1}
+    assert (
+        keeper.apply(
+            SimpleNamespace(event="update", first_update_id=11, last_update_id=11, **fields)
+        )
+        is None
+    )
+    assert keeper.apply(snapshot(li=10)) is None
+    assert state(keeper) == (True, 11, 0, [[101.5, 7.0, "101.5", "7"]])
+
+
+def test_a_book_of_the_other_twin_holds_early_updates_too(impl: ModuleType) -> None:
+    other = _book_c if impl is _book_py else _book_py
+    if other is None:
+        pytest.skip("compiled module not built")
+    keeper = impl.BookKeeper(StreamStats())
+    keeper.books["btcusdt"] = other.OrderBook("btcusdt")
+    assert keeper.apply(update(11, 11)) is None
+    assert keeper.apply(snapshot(li=10)) is None
+    assert keeper.books["btcusdt"].last_update_id == 11
+    assert keeper.apply(update(13, 13)) == _book_py.BookResync("btcusdt", "gap", 11, 13)

@@ -1,7 +1,9 @@
-"""Random snapshot/delta/gap/version sequences: compiled book, twin and a dict model agree."""
+"""Random snapshot/delta/gap/version sequences: compiled book, twin and a dict model agree;
+the two book keepers agree, updates before their snapshot included."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -12,6 +14,10 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from twins import compiled
 
 from maicoin.ws._frames import _book_py
+from maicoin.ws._frames.decode import make_decoder
+from maicoin.ws.channel import Channel
+from maicoin.ws.stats import StreamStats
+from maicoin.ws.subscription import Subscription
 
 _book_c = compiled("_frames._book_c")
 pytestmark = pytest.mark.skipif(_book_c is None, reason="compiled module not built")
@@ -235,3 +241,57 @@ def test_compiled_parse_equals_float(value: float, template: str) -> None:
     ob.apply_snapshot(None, [[text, "1"]], 1, 1)
     assert ob.best_bid_price == float(text)
     assert ob.best_bid.price_text == text
+
+
+# -- the two book keepers, early updates included ---------------------------------------------
+
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("snapshot"), levels, st.integers(0, 40), st.integers(1, 2)),
+        st.tuples(
+            st.just("update"),
+            maybe_bad_levels,
+            st.integers(0, 40),
+            st.integers(0, 3),
+            st.sampled_from([1, 1, 1, 2]),
+        ),
+        st.tuples(st.just("empty"), st.integers(0, 40)),
+        st.tuples(st.just("reconnect")),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ops, st.integers(0, 4))
+def test_keepers_agree_on_every_sequence(ops: list[Any], early_limit: int) -> None:
+    """Snapshots, updates before and after them, empty snapshots and reconnects in any
+    order: both keepers return the same resyncs, hold the same updates, keep the same book."""
+    assert _book_c is not None
+    decode = make_decoder()
+    sub = Subscription(channel=Channel.BOOK, market="btcusdt", depth=5)
+    keepers, stats = [], []
+    for impl in (_book_c, _book_py):
+        stats.append(StreamStats())
+        keepers.append(impl.BookKeeper(stats[-1], early_limit))
+        keepers[-1].track(sub)
+    for op in ops:
+        raw: dict[str, Any] = {"c": "book", "M": "btcusdt", "T": 1}
+        if op[0] == "reconnect":
+            for keeper in keepers:
+                keeper.invalidate_all()
+            continue
+        if op[0] == "snapshot":
+            raw.update(e="snapshot", a=op[1], b=[["1", "1"]], li=op[2], v=op[3])
+        elif op[0] == "empty":
+            raw.update(e="snapshot", a=[], b=[], li=op[1], v=1)
+        else:
+            raw.update(e="update", a=op[1], b=[], fi=op[2], li=op[2] + op[3], v=op[4])
+        response = decode(json.dumps(raw))
+        results = [keeper.apply(response) for keeper in keepers]
+        assert results[0] == results[1]
+        books = [keeper.books["btcusdt"] for keeper in keepers]
+        assert keepers[0].held("btcusdt") == keepers[1].held("btcusdt") <= early_limit
+        assert repr(books[0]) == repr(books[1])
+        assert [tuple(x) for x in books[0].asks()] == [tuple(x) for x in books[1].asks()]
+        assert stats[0] == stats[1]

@@ -18,6 +18,7 @@ from ..channel import Channel
 from .rules import (
     APPLIED,
     CLEARED,
+    EARLY_UPDATE_LIMIT,
     GAP,
     IGNORED,
     RESYNC_REASONS,
@@ -26,6 +27,8 @@ from .rules import (
     VERSION_CHANGED,
     BookResync,
     Level,
+    checked_early_limit,
+    early_overflow,
     malformed_frame,
     out_of_sequence,
 )
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APPLIED",
     "CLEARED",
+    "EARLY_UPDATE_LIMIT",
     "GAP",
     "IGNORED",
     "STALE",
@@ -304,13 +308,35 @@ def _describe(level: Level | None) -> str:
 
 
 class BookKeeper:
-    """One ``OrderBook`` per subscribed book market, fed with every book frame."""
+    """One ``OrderBook`` per subscribed book market, fed with every book frame.
 
-    __slots__ = ("_stats", "books")
+    An update for a book that waits for its snapshot (before the first one, after a
+    reconnect, a resync or an empty snapshot) is held, up to ``early_limit`` per market:
+    on large subscribes the exchange can send a market's update before its snapshot. When
+    the snapshot comes, the held updates it covers (``li`` <= its ``li``) are dropped and
+    the rest applied by the sequencing rule, so such a race needs no resync. One update
+    more than the limit drops the held ones and asks for a resync (``"early_overflow"``).
+    Holding changes only the book: the stream hands every frame to its handlers as it
+    arrives, a held update included.
+    """
 
-    def __init__(self, stats: StreamStats) -> None:
+    __slots__ = ("_early_limit", "_held", "_stats", "books")
+
+    def __init__(self, stats: StreamStats, early_limit: int = EARLY_UPDATE_LIMIT) -> None:
         self.books: dict[str, OrderBook] = {}
         self._stats = stats
+        self._early_limit = checked_early_limit(early_limit)
+        self._held: dict[str, list[Response]] = {}
+
+    @property
+    def early_limit(self) -> int:
+        """Updates held per market while its book waits for a snapshot."""
+        return self._early_limit
+
+    def held(self, market: str) -> int:
+        """How many updates of ``market`` wait for its snapshot."""
+        held = self._held.get(market)
+        return 0 if held is None else len(held)
 
     def track(self, sub: Subscription) -> None:
         """Keep a book for a ``book`` subscription's market (an existing one stays)."""
@@ -318,12 +344,14 @@ class BookKeeper:
             self.books[sub.market] = OrderBook(sub.market)
 
     def untrack(self, sub: Subscription) -> None:
-        """Drop the book of a ``book`` subscription's market."""
+        """Drop the book of a ``book`` subscription's market, and its held updates."""
         if sub.channel == Channel.BOOK and sub.market:
             self.books.pop(sub.market, None)
+            self._held.pop(sub.market, None)
 
     def invalidate_all(self) -> None:
-        """A new connection: every book waits for its new snapshot."""
+        """A new connection: every book waits for its new snapshot; held updates go."""
+        self._held.clear()
         for book in self.books.values():
             book.invalidate()
 
@@ -338,6 +366,8 @@ class BookKeeper:
         last = book.last_update_id
         try:
             if response.event == "update":
+                if not book.synced:
+                    return self._hold(market, response, last)
                 result = book.apply_update(
                     response.asks,
                     response.bids,
@@ -352,7 +382,7 @@ class BookKeeper:
                     response.last_update_id or 0,
                     response.version or 0,
                 )
-                return None
+                return self._replay(market, book) if market in self._held else None
             else:
                 return None
         except ValueError as exc:
@@ -361,3 +391,44 @@ class BookKeeper:
         if reason is None:
             return None
         return out_of_sequence(self._stats, market, reason, last, response)
+
+    def _hold(self, market: str, response: Response, last: int) -> BookResync | None:
+        """Keep an update that came before its book's snapshot."""
+        limit = self._early_limit
+        if not limit:
+            return None
+        held = self._held.get(market)
+        if held is None:
+            self._held[market] = [response]
+            return None
+        if len(held) < limit:
+            held.append(response)
+            return None
+        del self._held[market]
+        return early_overflow(self._stats, market, len(held), last, response)
+
+    def _replay(self, market: str, book: OrderBook) -> BookResync | None:
+        """After a snapshot: drop the held updates it covers, apply the rest in order."""
+        snapshot_li = book.last_update_id
+        # Dropped before the sequencing rule, which would check their version first.
+        held = [r for r in self._held.pop(market) if (r.last_update_id or 0) > snapshot_li]
+        if not book.synced:  # an empty snapshot: keep what it does not cover for the next
+            if held:
+                self._held[market] = held
+            return None
+        for response in held:
+            last = book.last_update_id
+            try:
+                result = book.apply_update(
+                    response.asks,
+                    response.bids,
+                    response.first_update_id or 0,
+                    response.last_update_id or 0,
+                    response.version or 0,
+                )
+            except ValueError as exc:
+                return malformed_frame(self._stats, market, last, exc)
+            reason = RESYNC_REASONS.get(result)
+            if reason is not None:
+                return out_of_sequence(self._stats, market, reason, last, response)
+        return None

@@ -21,6 +21,7 @@ __all__ = [
     "APPLIED",
     "CLEARED",
     "DISPATCH_MODES",
+    "EARLY_UPDATE_LIMIT",
     "GAP",
     "IGNORED",
     "RESYNC_REASONS",
@@ -30,7 +31,9 @@ __all__ = [
     "BookResync",
     "Level",
     "checked_dispatch_mode",
+    "checked_early_limit",
     "checked_task_limit",
+    "early_overflow",
     "frame_excerpt",
     "malformed_frame",
     "out_of_sequence",
@@ -108,7 +111,8 @@ class BookResync:
 
     market: str
     reason: str
-    """"gap", "version_changed" or "invalid_level"."""
+    """"gap", "version_changed", "invalid_level" or "early_overflow" (more updates came
+    before the book's snapshot than the keeper holds)."""
     last_update_id: int
     """The local book's last update id when the problem was seen."""
     first_update_id: int | None = None
@@ -116,6 +120,37 @@ class BookResync:
 
 
 RESYNC_REASONS: Final = {GAP: "gap", VERSION_CHANGED: "version_changed"}
+
+EARLY_UPDATE_LIMIT: Final = 256
+"""Updates a book keeper holds per market while the book waits for its snapshot.
+
+On large subscribes the exchange can send a market's first update before its snapshot;
+the keeper holds such updates and, when the snapshot comes, drops those it covers (``li``
+<= the snapshot's) and applies the rest by the sequencing rule. One more than this many
+held updates is an overflow: they are dropped and the book resyncs.
+"""
+
+
+def checked_early_limit(early_limit: object) -> int:
+    """``early_limit`` if it is an int >= 0 (not a bool); else ValueError. 0 holds nothing:
+    updates before a snapshot are ignored, as a lone ``OrderBook`` does."""
+    if isinstance(early_limit, int) and not isinstance(early_limit, bool) and early_limit >= 0:
+        return early_limit
+    raise ValueError(f"early_limit must be an int >= 0; got {early_limit!r}")
+
+
+def early_overflow(
+    stats: StreamStats, market: str, held: int, last_update_id: int, response: Response
+) -> BookResync:
+    """Count and log an overflow of updates held before a snapshot; the book asks for a
+    resync."""
+    stats.resyncs += 1
+    log.warning(
+        "book %s: %d updates came before its snapshot, more than are held; resubscribing",
+        market,
+        held + 1,
+    )
+    return BookResync(market, "early_overflow", last_update_id, response.first_update_id)
 
 
 def malformed_frame(

@@ -79,9 +79,9 @@ class MaxSimulator:
       way than the book holds it (``"2750938.0"`` for ``"2750938"``): a book keyed by the
       string keeps a ghost level. Only removals are respelt, so the levels a book holds keep
       their one spelling and tests can compare texts. 0 disables.
-    - ``race_min_markets``, ``race_probability``, ``race_markets``: subscribe races. Once a
-      connection holds ``race_min_markets`` book subscriptions, a ``sub`` request with books
-      races with ``race_probability`` (seeded): ``race_markets`` (low, high) of its books get
+    - ``race_min_markets``, ``race_probability``, ``race_markets``: subscribe races. A
+      ``sub`` request with at least ``race_min_markets`` books races with
+      ``race_probability`` (seeded): ``race_markets`` (low, high) of its books get
       the update of the latest id before a snapshot one id older, so the first update after
       the snapshot has ``fi`` = snapshot ``li`` + 2. ``SimConnection.raced`` lists them.
       None: never.
@@ -669,12 +669,13 @@ class MaxSimulator:
     def _racing(self, connection: SimConnection, topics: list[Topic]) -> set[str]:
         """The book markets of a ``sub`` whose update will overtake their snapshot.
 
-        A race can happen once the connection holds ``race_min_markets`` books; then, with
-        ``race_probability``, ``race_markets`` of the request's books race (seeded draws).
+        A request with ``race_min_markets`` books or more races with ``race_probability``:
+        then ``race_markets`` of its books race (seeded draws). The live exchange was seen
+        racing on one request of 74 books, never on small ones, so a small request (a
+        resubscribe) never races, however many books the connection holds.
         """
         books = [topic.market for topic in topics if topic.channel == "book" and topic.market]
-        held = sum(1 for channel, _ in connection.topics if channel == "book")
-        if not books or self.race_min_markets is None or held < self.race_min_markets:
+        if self.race_min_markets is None or len(books) < self.race_min_markets:
             return set()
         rng = self._race_rng
         if rng.random() >= self.race_probability:
