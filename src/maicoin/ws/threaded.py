@@ -212,7 +212,6 @@ class _Worker:
         self.loop_factory = loop_factory
         self.thread: LoopThread | None = None
         self.done: Any = None  # concurrent.futures.Future of the stream's run
-        self.task: asyncio.Task[Any] | None = None  # the stream's run, on the loop
         self.closed = False
         self.lock = threading.Lock()
 
@@ -231,7 +230,6 @@ class _Worker:
             self.thread = thread
 
     async def _run(self) -> None:
-        self.task = asyncio.current_task()
         error: BaseException | None = None
         try:
             await self.stream.arun()
@@ -241,14 +239,8 @@ class _Worker:
             self.handoff.end(error)
 
     def _stop_on_loop(self) -> None:
+        # Honoured in every state: a run not started yet, or in its handshake, ends at once.
         self.stream.stop()
-        # Stream.stop() ends a connected stream, or one waiting to reconnect; a stream not
-        # running yet or still in its opening handshake does not see it: cancel its run.
-        if not self.stream.connected:
-            if self.task is not None:
-                self.task.cancel()
-            else:  # scheduled, not started: cancelling the future cancels the task it makes
-                self.done.cancel()
 
     def call(self, function: Callable[[list[Subscription]], None], argument: Any) -> None:
         thread = self.thread
