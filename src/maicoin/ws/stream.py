@@ -252,10 +252,7 @@ class Stream:
 
     def unsubscribe(self, subscriptions: Iterable[Subscription]) -> None:
         """Unsubscribe (at once if connected) and stop replaying them on reconnects."""
-        removed = self._subscriptions.remove(subscriptions)
-        for sub in removed:
-            self._books.untrack(sub)
-        drop_subscriptions(self.requests, {subscription_key(sub) for sub in removed})
+        removed = self._session.forget(subscriptions)
         if removed:
             self._session.send_live(Request.unsubscribe(removed))
 

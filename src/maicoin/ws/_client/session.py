@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 from .._frames.book import BookKeeper
@@ -31,6 +31,7 @@ from ..reconnect import ReconnectPolicy
 from ..request import Request
 from ..response import Event, Response
 from ..stats import StreamStats
+from ..subscription import Subscription
 from .lifecycle import Lifecycle, StreamState
 from .refusals import Reconnect, check_error_response
 from .registry import SubscriptionRegistry, subscription_key
@@ -353,12 +354,10 @@ class Session:
             return
         self._refused(request, refused_by(request.subscriptions, reasons), reasons)
 
-    def _refused(self, request: Request, refused: list[Any], reasons: list[str]) -> None:
+    def _refused(self, request: Request, refused: list[Subscription], reasons: list[str]) -> None:
         """Forget refused subscriptions; send the rest of their request again; tell the user."""
         settings = self._settings
-        for sub in self._subscriptions.remove(refused):
-            self._books.untrack(sub)
-        drop_subscriptions(settings.requests, {subscription_key(sub) for sub in refused})
+        self.forget(refused)
         # The exchange may have refused the whole request for one bad subscription: the rest
         # are asked for again (a repeat of an accepted one only brings a fresh snapshot).
         rest = find_sub_request(settings.requests, request.id)
@@ -378,6 +377,16 @@ class Session:
                 self._keep(asyncio.ensure_future(result))
         except Exception:
             log.exception("on_subscription_error callback raised")
+
+    def forget(self, subscriptions: Iterable[Subscription]) -> list[Subscription]:
+        """Stop keeping and replaying these subscriptions: out of the registry, the books and
+        every ``sub`` request of ``requests``. Returns the public ones that were held."""
+        subs = list(subscriptions)
+        removed = self._subscriptions.remove(subs)
+        for sub in removed:
+            self._books.untrack(sub)
+        drop_subscriptions(self._settings.requests, {subscription_key(sub) for sub in subs})
+        return removed
 
     def _fail_pings(self) -> None:
         for waiter in self._pings.values():
