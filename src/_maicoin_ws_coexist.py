@@ -8,8 +8,10 @@ under ``site-packages/maicoin-ws/`` (``maicoin-ws/maicoin/ws/...``), and the whe
 ``maicoin_ws.pth`` adds that folder to ``sys.path`` and imports this module at start-up.
 
 This module puts a finder in front of ``sys.meta_path`` that answers for exactly one name,
-``maicoin.ws``, with the package beside it; its submodules are then found the ordinary way,
-through that package's ``__path__``. ``maicoin`` itself is found the ordinary way: the
+``maicoin.ws``: with the package the ordinary search finds when that is a maicoin-ws tree
+(a source checkout put first with ``PYTHONPATH=src`` keeps working as before), else with the
+package beside this module; its submodules are then found the ordinary way, through that
+package's ``__path__``. ``maicoin`` itself is found the ordinary way: the
 original's regular package when it is installed (so ``maicoin.v3`` is its own), else a
 namespace package made of the ``maicoin`` folder beside this module.
 
@@ -33,10 +35,13 @@ NAME = "maicoin.ws"
 # The folder holding this distribution's ``maicoin/ws``: the one this module lives in.
 ROOT = os.path.dirname(os.path.abspath(__file__))
 PACKAGE_DIR = os.path.join(ROOT, "maicoin", "ws")
+# A file the original's ``maicoin/ws`` does not have and every maicoin-ws tree has.
+MARKER = os.path.join("_frames", "__init__.py")
 
 
 class WsFinder:
-    """Answers ``maicoin.ws`` with this distribution's package; any other name: not mine."""
+    """Answers ``maicoin.ws`` with a maicoin-ws package, never the original's; any other
+    name: not mine."""
 
     package_dir = PACKAGE_DIR
 
@@ -49,6 +54,16 @@ class WsFinder:
     ) -> ModuleSpec | None:
         if fullname != NAME:
             return None
+        from importlib.machinery import PathFinder
+
+        if path is None:  # called directly: the import system passes ``maicoin.__path__``
+            path = getattr(sys.modules.get("maicoin"), "__path__", None)
+        found = PathFinder.find_spec(fullname, path) if path is not None else None
+        if found is not None and any(
+            os.path.isfile(os.path.join(location, MARKER))
+            for location in found.submodule_search_locations or ()
+        ):
+            return found  # maicoin-ws already: this one, or a copy earlier on the path
         init = os.path.join(cls.package_dir, "__init__.py")
         if not os.path.isfile(init):
             # A half-removed install: let the ordinary finders answer.

@@ -39,7 +39,14 @@ def test_a_missing_package_leaves_the_name_to_the_other_finders(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(coexist.WsFinder, "package_dir", str(tmp_path / "maicoin" / "ws"))
-    assert coexist.WsFinder.find_spec("maicoin.ws") is None
+    assert coexist.WsFinder.find_spec("maicoin.ws", [str(tmp_path / "maicoin")]) is None
+
+
+def test_the_originals_package_is_passed_over(tmp_path: Path) -> None:
+    original = _fake_original(tmp_path / "original") / "maicoin"
+    spec = coexist.WsFinder.find_spec("maicoin.ws", [str(original)])
+    assert spec is not None and spec.origin is not None
+    assert Path(spec.origin).resolve() == PACKAGE_DIR / "__init__.py"
 
 
 def test_install_is_idempotent() -> None:
@@ -57,7 +64,15 @@ def _fake_original(root: Path) -> Path:
     return root
 
 
-def _imports(root: Path, with_finder: bool) -> dict[str, str]:
+def _fake_copy_of_ours(root: Path) -> Path:
+    """A maicoin-ws tree (namespace ``maicoin``, ``ws/_frames``), as a source checkout is."""
+    (root / "maicoin" / "ws" / "_frames").mkdir(parents=True)
+    for module in ("ws/__init__.py", "ws/stream.py", "ws/_frames/__init__.py"):
+        (root / "maicoin" / module).write_text("COPY = True\n")
+    return root
+
+
+def _imports(*roots: Path, with_finder: bool) -> dict[str, str | None]:
     script = (
         "import json, sys\n"
         + ("import _maicoin_ws_coexist\n" if with_finder else "")
@@ -65,11 +80,13 @@ def _imports(root: Path, with_finder: bool) -> dict[str, str]:
         "print(json.dumps({m: sys.modules[m].__file__ for m in"
         " ('maicoin', 'maicoin.ws', 'maicoin.ws.stream', 'maicoin.v3')}))\n"
     )
+    if not (roots[0] / "maicoin" / "v3").exists():
+        script = script.replace(", maicoin.v3\n", "\n").replace(", 'maicoin.v3'", "")
     hook_dir = str(Path(coexist.__file__).resolve().parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), hook_dir])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, roots), hook_dir])}
     done = subprocess.run(
         [sys.executable, "-c", script],
-        cwd=root,
+        cwd=roots[0],
         env=env,
         capture_output=True,
         text=True,
@@ -77,8 +94,9 @@ def _imports(root: Path, with_finder: bool) -> dict[str, str]:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    result: dict[str, str] = json.loads(done.stdout)
-    return {name: str(Path(path).resolve()) for name, path in result.items()}
+    result: dict[str, str | None] = json.loads(done.stdout)
+    # A namespace package has no file: None.
+    return {name: path and str(Path(path).resolve()) for name, path in result.items()}
 
 
 def test_with_the_finder_maicoin_ws_is_ours_and_maicoin_v3_the_originals(
@@ -105,3 +123,12 @@ def test_a_wheel_install_loads_the_finder_at_start_up_so_it_wins_anyway(
     expected = PACKAGE_DIR / "__init__.py" if wheel_install else original / "ws" / "__init__.py"
     assert found["maicoin.ws"] == str(expected)
     assert found["maicoin.v3"] == str(original / "v3" / "__init__.py")
+
+
+def test_a_copy_of_ours_first_on_the_path_keeps_its_place(tmp_path: Path) -> None:
+    # ``PYTHONPATH=src`` beside an installed wheel: the source tree is imported, as before.
+    copy = _fake_copy_of_ours(tmp_path).resolve() / "maicoin"
+    found = _imports(tmp_path, with_finder=True)
+    assert found["maicoin"] is None  # the namespace package
+    assert found["maicoin.ws"] == str(copy / "ws" / "__init__.py")
+    assert found["maicoin.ws.stream"] == str(copy / "ws" / "stream.py")
