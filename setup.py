@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 from pathlib import Path
 
 from setuptools import Extension, setup
+from setuptools.command.install_lib import install_lib
 
 HERE = Path(__file__).parent
 # Same truthy rule as the run-time selectors: load the module by path, not by import,
@@ -46,4 +48,40 @@ def extensions() -> list[Extension]:
     )
 
 
-setup(ext_modules=extensions())
+# Installed side by side with the original ``maicoin`` distribution (its REST client
+# ``maicoin.v3``), the wheel must share no file with it: the original owns
+# ``maicoin/__init__.py`` and its own ``maicoin/ws/*.py`` under the same names as ours, and pip
+# lets the last install overwrite such a file and an uninstall delete it for both. So the whole
+# built tree goes under LIBRARY_ROOT instead of the top of site-packages; the .pth adds that
+# folder to sys.path and imports _maicoin_ws_coexist, whose finder answers ``maicoin.ws``
+# with ours (src/_maicoin_ws_coexist.py says how). An editable install keeps the plain layout.
+LIBRARY_ROOT = "maicoin-ws"
+PTH_NAME = "maicoin_ws.pth"
+PTH_TEXT = f"{LIBRARY_ROOT}\nimport _maicoin_ws_coexist\n"
+
+
+class install_lib_beside_maicoin(install_lib):
+    """install_lib that installs build_lib under LIBRARY_ROOT and writes the .pth."""
+
+    def install(self) -> list[str] | None:
+        if not os.path.isdir(self.build_dir):
+            return super().install()
+        outfiles = self.copy_tree(self.build_dir, os.path.join(self.install_dir, LIBRARY_ROOT))
+        pth = os.path.join(self.install_dir, PTH_NAME)
+        if not self.dry_run:
+            with open(pth, "w", encoding="utf-8") as file:
+                file.write(PTH_TEXT)
+        return [*outfiles, pth]
+
+    def get_outputs(self) -> list[str]:
+        root = os.path.join(self.install_dir, "")
+        relocated = [
+            os.path.join(self.install_dir, LIBRARY_ROOT, path[len(root) :])
+            if path.startswith(root)
+            else path
+            for path in super().get_outputs()
+        ]
+        return [*relocated, os.path.join(self.install_dir, PTH_NAME)]
+
+
+setup(ext_modules=extensions(), cmdclass={"install_lib": install_lib_beside_maicoin})

@@ -1,1 +1,0 @@
-"""MAX (MaiCoin) exchange clients."""
