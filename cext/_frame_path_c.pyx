@@ -33,6 +33,11 @@ cdef class FramePath:
         self._request_resync = request_resync
         self._on_control = on_control
 
+    @property
+    def stats(self):
+        """The counters this path keeps (see ``_frame_path_py.FramePath.stats``)."""
+        return self._stats
+
     cpdef object feed(self, object frame):
         """Handle one frame; return an awaitable to await before the next frame, or None."""
         cdef object stats = self._stats

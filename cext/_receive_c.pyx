@@ -8,18 +8,20 @@ import asyncio
 import collections
 
 cimport cython
+from cpython.pyport cimport PY_SSIZE_T_MAX
 
 from websockets.exceptions import ConnectionClosedOK
 
 from maicoin.ws._frames._frame_path_c cimport FramePath
 
-from maicoin.ws._io.rules import FRAMES_PER_TURN, FragmentJoiner
+from maicoin.ws._io.rules import FRAMES_PER_TURN, FragmentJoiner, MessageTooBig
 
 cdef object ConnectionClosedOK_ = ConnectionClosedOK
 cdef object deque = collections.deque
 cdef object aio_get_running_loop = asyncio.get_running_loop
 cdef object aio_sleep = asyncio.sleep
 cdef object FragmentJoiner_ = FragmentJoiner
+cdef object MessageTooBig_ = MessageTooBig
 # Frames handled in one go before other tasks get a turn (the one value in ``_io.rules``).
 cdef Py_ssize_t BATCH = FRAMES_PER_TURN
 
@@ -56,6 +58,7 @@ cdef class PushReceiver:
     cdef object _call_soon
     cdef object _new_batch_cb
     cdef Py_ssize_t _batch
+    cdef Py_ssize_t _max_size
     cdef bint _draining
     cdef bint _failed
     cdef object _drain_task
@@ -71,6 +74,7 @@ cdef class PushReceiver:
         text_kind,
         binary_kind,
         continuation_kind,
+        max_size=None,
     ):
         self._path = path
         self._pause_reading = pause_reading
@@ -81,7 +85,8 @@ cdef class PushReceiver:
         self._binary = binary_kind
         self._continuation = continuation_kind
         self._backlog = deque()
-        self._joiner = FragmentJoiner_()
+        self._joiner = FragmentJoiner_(max_size)
+        self._max_size = PY_SSIZE_T_MAX if max_size is None else max_size
         self._call_soon = aio_get_running_loop().call_soon
         self._new_batch_cb = self._new_batch
         self._batch = 0
@@ -102,8 +107,15 @@ cdef class PushReceiver:
     def on_ws_frame(self, transport, frame):
         """picows' frame callback (a ``WSFrame``, valid only during the call)."""
         cdef object kind = frame.msg_type
+        cdef object payload
         if (kind is self._text or kind is self._binary) and frame.fin:
-            self._message(frame.get_payload_as_bytes())
+            payload = frame.get_payload_as_bytes()
+            # picows refuses a frame over its bound with 1009 but still hands it over once
+            # read: it is dropped here, not decoded.
+            if len(payload) > self._max_size:
+                self._too_big(len(payload))
+                return
+            self._message(payload)
         elif kind is self._text or kind is self._binary or kind is self._continuation:
             self._fragment(kind, frame.fin, frame.get_payload_as_bytes())
         else:
@@ -137,9 +149,19 @@ cdef class PushReceiver:
             self._start_draining(None)
 
     cdef void _fragment(self, object kind, object fin, object payload) except *:
-        payload = self._joiner.add(kind is not self._continuation, bool(fin), payload)
+        if self._failed:
+            return
+        try:
+            payload = self._joiner.add(kind is not self._continuation, bool(fin), payload)
+        except MessageTooBig_ as exc:
+            self._fail(exc)
+            return
         if payload is not None:
             self._message(payload)
+
+    cdef void _too_big(self, Py_ssize_t size) except *:
+        if not self._failed:
+            self._fail(MessageTooBig_(size, self._max_size))
 
     cdef void _message(self, object payload) except *:
         cdef object pending

@@ -73,11 +73,26 @@ def test_websockets_keywords_are_translated_and_others_passed_on() -> None:
     assert "compression" not in options and "max_size" not in options
 
 
+def test_max_size_bounds_frames_in_picows_and_messages_here() -> None:
+    assert _Settings("ws://x", {}).max_size == 2**20  # websockets' default
+    assert _Settings("ws://x", {"max_size": 4096}).max_size == 4096
+    assert settings(max_size=4096)["max_frame_size"] == 4096
+    assert _Settings("ws://x", {"max_size": None}).max_size is None
+    # websockets' (max_message_size, max_fragment_size) form.
+    both = _Settings("ws://x", {"max_size": (4096, 1024)})
+    assert both.max_size == 4096 and both.ws_connect_options["max_frame_size"] == 1024
+    assert settings(max_size=(None, 1024))["max_frame_size"] == 1024
+    assert settings(max_size=(4096, None))["max_frame_size"] == 4096
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [
         ({"compression": "deflate"}, "compression must be None"),
         ({"max_queue": 0}, "max_queue must be a positive int"),
+        ({"max_size": 0}, "max_size must be a positive int"),
+        ({"max_size": 1.5}, "max_size must be a positive int"),
+        ({"max_size": (1024, -1)}, "max_size must be a positive int"),
         ({"ping_interval": 0}, "ping_interval must be positive"),
         ({"ping_timeout": -1}, "ping_timeout must be positive"),
         ({"ssl": "yes"}, "ssl must be an ssl.SSLContext"),

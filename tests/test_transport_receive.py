@@ -386,6 +386,96 @@ async def test_fragments_are_joined_into_one_message(impl: ModuleType) -> None:
     assert parts.prices() == ["7"] and parts.stats.decode_errors == 0
 
 
+def test_the_joiner_bounds_the_whole_message_and_never_holds_more() -> None:
+    joiner = rules.FragmentJoiner(100)
+    assert joiner.add(True, False, b"a" * 60) is None
+    with pytest.raises(rules.MessageTooBig, match="at least 120 bytes exceeds max_size=100") as e:
+        joiner.add(False, False, b"b" * 60)  # refused before it is kept
+    assert (e.value.size, e.value.max_size) == (120, 100)
+    assert isinstance(e.value, ValueError)
+    assert joiner.add(False, True, b"c") is None  # the rest of that message: no start
+    assert joiner.add(True, True, b"x" * 100) == b"x" * 100  # exactly max_size is fine
+    assert joiner.add(True, False, b"y" * 50) is None
+    assert joiner.add(True, True, b"z" * 70) == b"z" * 70  # a new start forgets the last
+    unbounded = rules.FragmentJoiner()
+    assert unbounded.add(True, False, b"a" * 10**6) is None
+    assert unbounded.add(False, True, b"b") == b"a" * 10**6 + b"b"
+
+
+def test_the_joiner_holds_at_most_max_size_of_a_long_message() -> None:
+    joiner = rules.FragmentJoiner(64 * 1024)
+    held = 0
+    with pytest.raises(rules.MessageTooBig):
+        joiner.add(True, False, b"a" * 4096)
+        for _ in range(500):  # 2 MB offered
+            joiner.add(False, False, b"a" * 4096)
+            held = sum(map(len, joiner._parts or []))
+            assert held <= 64 * 1024
+    assert held == 64 * 1024 and joiner._parts is None
+
+
+async def test_a_fragmented_message_over_max_size_fails_the_receiver_unassembled(
+    impl: ModuleType,
+) -> None:
+    parts, flow = Parts(), Flow()
+    receiver = impl.PushReceiver(
+        parts.path(impl),
+        pause_reading=lambda: flow.calls.append("pause"),
+        resume_reading=lambda: flow.calls.append("resume"),
+        on_failure=flow.failures.append,
+        on_control=lambda *args: flow.controls.append(args[-1]),
+        text_kind=TEXT,
+        binary_kind=BINARY,
+        continuation_kind=CONT,
+        max_size=1000,
+    )
+    whole = trade(1)
+    receiver.on_ws_frame("transport", FakeFrame(whole[:10], TEXT, False))
+    receiver.on_ws_frame("transport", FakeFrame(whole[10:], CONT, True))  # under: delivered
+    receiver.on_ws_frame("transport", FakeFrame(b"[" * 600, TEXT, False))
+    assert flow.failures == []
+    receiver.on_ws_frame("transport", FakeFrame(b"1" * 600, CONT, False))
+    (failure,) = flow.failures
+    assert isinstance(failure, rules.MessageTooBig) and failure.max_size == 1000
+    receiver.on_ws_frame("transport", FakeFrame(b"]" * 600, CONT, True))
+    receiver.on_ws_frame("transport", FakeFrame(trade(2)))  # after the failure: dropped
+    close = FakeFrame(b"\x03\xf1", CLOSE)
+    receiver.on_ws_frame("transport", close)  # control frames still reach the transport
+    assert parts.prices() == ["1"] and len(flow.failures) == 1 and flow.controls == [close]
+    assert parts.stats.messages == 1
+
+
+async def test_a_whole_frame_over_max_size_is_dropped_undecoded(impl: ModuleType) -> None:
+    # picows sends 1009 for a frame over its bound but still hands the frame over once read.
+    parts, flow = Parts(), Flow()
+    receiver = impl.PushReceiver(
+        parts.path(impl),
+        pause_reading=lambda: flow.calls.append("pause"),
+        resume_reading=lambda: flow.calls.append("resume"),
+        on_failure=flow.failures.append,
+        on_control=lambda *args: flow.controls.append(args[-1]),
+        text_kind=TEXT,
+        binary_kind=BINARY,
+        continuation_kind=CONT,
+        max_size=len(trade(1)),
+    )
+    receiver.on_ws_frame("transport", FakeFrame(trade(1)))  # exactly max_size: handled
+    receiver.on_ws_frame("transport", FakeFrame(trade(10)))  # one byte over
+    receiver.on_ws_frame("transport", FakeFrame(trade(11)))
+    (failure,) = flow.failures
+    assert isinstance(failure, rules.MessageTooBig) and failure.size == len(trade(10))
+    assert parts.prices() == ["1"] and parts.stats.messages == 1
+
+
+async def test_without_max_size_the_receiver_joins_any_length(impl: ModuleType) -> None:
+    parts, flow = Parts(), Flow()
+    receiver = flow.receiver(impl, parts.path(impl))
+    whole = trade(9)
+    receiver.on_ws_frame("transport", FakeFrame(whole[:-1] + b" " * 2**20, TEXT, False))
+    receiver.on_ws_frame("transport", FakeFrame(whole[-1:], CONT, True))
+    assert parts.prices() == ["9"] and flow.failures == []
+
+
 async def test_websockets_frame_events_take_the_same_path(impl: ModuleType) -> None:
     parts, flow = Parts(), Flow()
     receiver = impl.PushReceiver(

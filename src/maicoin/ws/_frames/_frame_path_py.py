@@ -61,6 +61,12 @@ class FramePath:
         self._request_resync = request_resync
         self._on_control = on_control
 
+    @property
+    def stats(self) -> Any:
+        """The counters this path keeps (a ``StreamStats``): the transport counts a message it
+        refused for its size here, as a frame that does not decode."""
+        return self._stats
+
     def feed(self, frame: bytes | str) -> Awaitable[Any] | None:
         """Handle one frame; return an awaitable to await before the next frame, or None."""
         stats = self._stats

@@ -22,6 +22,7 @@ class PushReceiver:
         text_kind: object,
         binary_kind: object,
         continuation_kind: object,
+        max_size: int | None = None,
     ) -> None: ...
     @property
     def draining(self) -> bool: ...

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import sys
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, final
 
 from websockets.exceptions import ConnectionClosedOK
 
 from .._frames.frame_path import FramePath
-from .rules import FRAMES_PER_TURN, FragmentJoiner
+from .rules import FRAMES_PER_TURN, FragmentJoiner, MessageTooBig
 
 __all__ = ["PushReceiver", "pull_frames"]
 
@@ -47,7 +48,10 @@ class PushReceiver:
     Data frames (``text_kind``/``binary_kind``; fragments joined) go down the path, other
     frames to ``on_control``. At most ``FRAMES_PER_TURN`` frames are handled before other
     tasks get a turn; the first exception of the path goes to ``on_failure`` and no later
-    frame is handled.
+    frame is handled. So does a ``MessageTooBig`` for a message longer than ``max_size``
+    (None: unbounded): a fragmented one is dropped unassembled, and an unfragmented one
+    picows read past its own bound is dropped undecoded; the transport closes the
+    connection with 1009.
     """
 
     __slots__ = (
@@ -60,6 +64,7 @@ class PushReceiver:
         "_draining",
         "_failed",
         "_joiner",
+        "_max_size",
         "_on_control",
         "_on_failure",
         "_path",
@@ -79,6 +84,7 @@ class PushReceiver:
         text_kind: object,
         binary_kind: object,
         continuation_kind: object,
+        max_size: int | None = None,
     ) -> None:
         self._path = path
         self._pause_reading = pause_reading
@@ -89,7 +95,8 @@ class PushReceiver:
         self._binary = binary_kind
         self._continuation = continuation_kind
         self._backlog: collections.deque[bytes | str] = collections.deque()
-        self._joiner = FragmentJoiner()
+        self._joiner = FragmentJoiner(max_size)
+        self._max_size = sys.maxsize if max_size is None else max_size
         self._call_soon = asyncio.get_running_loop().call_soon
         self._batch = 0
         self._draining = False
@@ -110,7 +117,13 @@ class PushReceiver:
         """picows' frame callback (a ``WSFrame``, valid only during the call)."""
         kind = frame.msg_type
         if (kind is self._text or kind is self._binary) and frame.fin:
-            self._message(frame.get_payload_as_bytes())
+            payload = frame.get_payload_as_bytes()
+            # picows refuses a frame over its bound with 1009 but still hands it over once
+            # read: it is dropped here, not decoded.
+            if len(payload) > self._max_size:
+                self._too_big(len(payload))
+                return
+            self._message(payload)
         elif kind is self._text or kind is self._binary or kind is self._continuation:
             self._fragment(kind, frame.fin, frame.get_payload_as_bytes())
         else:
@@ -144,9 +157,19 @@ class PushReceiver:
             self._start_draining(None)
 
     def _fragment(self, kind: object, fin: object, payload: bytes) -> None:
-        message = self._joiner.add(kind is not self._continuation, bool(fin), payload)
+        if self._failed:
+            return
+        try:
+            message = self._joiner.add(kind is not self._continuation, bool(fin), payload)
+        except MessageTooBig as exc:
+            self._fail(exc)
+            return
         if message is not None:
             self._message(message)
+
+    def _too_big(self, size: int) -> None:
+        if not self._failed:
+            self._fail(MessageTooBig(size, self._max_size))
 
     def _message(self, payload: bytes | str) -> None:
         if self._failed:

@@ -16,7 +16,9 @@ same thing here:
   ping_timeout)`` and a ping goes out every ``ping_interval`` s when ``ping_timeout`` is at
   most half of it, every ``2 * ping_timeout`` s otherwise (MAX wants one within 130 s).
 - ``close_timeout`` (default 10 s), ``open_timeout`` (default 10 s), ``max_size`` (default
-  1 MiB, None: 2**63 - 1), ``max_queue`` (frames buffered for ``recv()`` before reading
+  1 MiB, None: unbounded; it bounds each message, however many fragments carry it: a longer
+  one is dropped unassembled and the connection closed with 1009, as websockets does),
+  ``max_queue`` (frames buffered for ``recv()`` before reading
   pauses; default 16), ``ssl`` (an ``SSLContext``), ``additional_headers``,
   ``compression=None`` (picows never compresses).
 - Any other keyword goes to ``picows.ws_connect`` unchanged (``read_buffer_init_size``,
@@ -35,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -58,9 +61,11 @@ except ImportError as exc:  # pragma: no cover - only without the extra
 from .._frames.frame_path import FramePath
 from .push import failure_slot, push_until_closed
 from .receive import PushReceiver
-from .rules import FragmentJoiner
+from .rules import MESSAGE_TOO_BIG, FragmentJoiner, MessageTooBig
 
 __all__ = ["PicowsConnection", "picows_connect"]
+
+log = logging.getLogger("maicoin.ws")
 
 DEFAULT_PING_INTERVAL: Final = 20.0
 DEFAULT_PING_TIMEOUT: Final = 20.0
@@ -99,6 +104,14 @@ class _Settings:
         self.close_timeout: float | None = options.pop("close_timeout", DEFAULT_CLOSE_TIMEOUT)
         self.open_timeout: float | None = options.pop("open_timeout", DEFAULT_OPEN_TIMEOUT)
         max_size = options.pop("max_size", DEFAULT_MAX_SIZE)
+        # websockets takes (max_message_size, max_fragment_size) too.
+        max_size, max_fragment = max_size if isinstance(max_size, tuple) else (max_size, max_size)
+        for bound in (max_size, max_fragment):
+            if bound is not None and (type(bound) is not int or bound < 1):
+                raise ValueError(f"max_size must be a positive int or None, got {bound!r}")
+        self.max_size: int | None = max_size
+        """The bound of one message, however many fragments carry it (None: unbounded)."""
+        frame_bounds = [bound for bound in (max_size, max_fragment) if bound is not None]
         max_queue = options.pop("max_queue", DEFAULT_MAX_QUEUE)
         if isinstance(max_queue, tuple):
             max_queue = max_queue[0]
@@ -135,7 +148,8 @@ class _Settings:
                 auto_ping_idle_timeout=max(ping_interval - reply, reply),
                 auto_ping_reply_timeout=reply,
             )
-        options["max_frame_size"] = 2**63 - 1 if max_size is None else max_size
+        # picows bounds each frame (closing with 1009 too); the message bound is ours.
+        options["max_frame_size"] = min(frame_bounds, default=2**63 - 1)
         options.setdefault("websocket_handshake_timeout", self.open_timeout)
         options.setdefault("logger_name", "maicoin.ws.picows")
         self.ws_connect_options = options
@@ -154,15 +168,21 @@ class _Listener(WSListener):
     """picows' callbacks for one connection; messages are buffered for ``recv()`` until the
     stream's ``PushReceiver`` takes ``on_ws_frame`` over."""
 
-    def __init__(self, max_queue: int | None) -> None:
+    def __init__(
+        self, max_queue: int | None, max_size: int | None = None, close_timeout: float | None = None
+    ) -> None:
         super().__init__()
         self.frames: collections.deque[bytes] = collections.deque()
         self.waiter: asyncio.Future[None] | None = None
         self.disconnected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: WSTransport | None = None
         self.read_paused = False
+        self.refused: MessageTooBig | None = None
+        self._abort_timer: asyncio.TimerHandle | None = None
         self._max_queue = max_queue
-        self._joiner = FragmentJoiner()
+        self._close_timeout = close_timeout
+        self._max_size = max_size
+        self._joiner = FragmentJoiner(max_size)
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
@@ -170,7 +190,13 @@ class _Listener(WSListener):
     def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
         kind = frame.msg_type
         if (kind is _TEXT or kind is _BINARY) and frame.fin:
-            self._message(frame.get_payload_as_bytes())
+            payload = frame.get_payload_as_bytes()
+            # picows refuses a frame over max_frame_size with 1009 but still hands it over
+            # once it has been read: drop it.
+            if self._max_size is not None and len(payload) > self._max_size:
+                self.refuse(MessageTooBig(len(payload), self._max_size))
+                return
+            self._message(payload)
         else:
             self.on_control(transport, frame)
 
@@ -187,12 +213,36 @@ class _Listener(WSListener):
             self._fragment(frame)
 
     def _fragment(self, frame: Any) -> None:
+        if self.refused is not None:
+            return
         first = frame.msg_type is not _CONTINUATION
-        message = self._joiner.add(first, bool(frame.fin), frame.get_payload_as_bytes())
+        try:
+            message = self._joiner.add(first, bool(frame.fin), frame.get_payload_as_bytes())
+        except MessageTooBig as exc:
+            self.refuse(exc)
+            return
         if message is not None:
             self._message(message)
 
+    def refuse(self, exc: MessageTooBig) -> None:
+        """Close with 1009 for a message longer than ``max_size``, as websockets does; the
+        connection is dropped if the peer does not answer within ``close_timeout``."""
+        if self.refused is not None or self.transport is None:
+            return
+        self.refused = exc
+        self._joiner.reset()
+        transport = self.transport
+        if not transport.is_close_frame_sent:
+            transport.send_close(WSCloseCode(MESSAGE_TOO_BIG), str(exc).encode()[:123])
+        self.resume_reading()  # the peer's close frame must be read
+        if self._close_timeout is not None:
+            self._abort_timer = asyncio.get_running_loop().call_later(
+                self._close_timeout, transport.disconnect, False
+            )
+
     def _message(self, payload: bytes) -> None:
+        if self.refused is not None:
+            return  # the connection is closing: nothing after the refused message counts
         self.frames.append(payload)
         if self._max_queue is not None and len(self.frames) >= self._max_queue:
             self.pause_reading()
@@ -201,6 +251,8 @@ class _Listener(WSListener):
             waiter.set_result(None)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._abort_timer is not None:
+            self._abort_timer.cancel()
         if not self.disconnected.done():
             self.disconnected.set_result(None)
         waiter = self.waiter
@@ -228,12 +280,13 @@ class PicowsConnection:
         self._listener = listener
         self._close_timeout = settings.close_timeout
         self._max_queue = settings.max_queue
+        self._max_size = settings.max_size
         self._closing = False
 
     @classmethod
     async def open(cls, uri: str, settings: _Settings) -> PicowsConnection:
         """Connect and complete the WebSocket handshake."""
-        listener = _Listener(settings.max_queue)
+        listener = _Listener(settings.max_queue, settings.max_size, settings.close_timeout)
         async with asyncio.timeout(settings.open_timeout):
             transport, _ = await ws_connect(
                 lambda request, response: listener, uri, **settings.ws_connect_options
@@ -288,19 +341,27 @@ class PicowsConnection:
 
         Messages already buffered for ``recv()`` go first. Returns after a clean close;
         raises the path's own exception (a handler error, an auth refusal) or
-        ``ConnectionClosed``.
+        ``ConnectionClosed`` (``ConnectionClosedError`` with code 1009 sent after a message
+        longer than ``max_size``).
         """
         listener = self._listener
         failed, on_failure = failure_slot()
+
+        def on_path_failure(exc: BaseException) -> None:
+            if isinstance(exc, MessageTooBig):
+                listener.refuse(exc)  # at once, from picows' callback: no more is read
+            on_failure(exc)
+
         receiver = PushReceiver(
             path,
             pause_reading=listener.pause_reading,
             resume_reading=listener.resume_reading,
-            on_failure=on_failure,
+            on_failure=on_path_failure,
             on_control=listener.on_control,
             text_kind=_TEXT,
             binary_kind=_BINARY,
             continuation_kind=_CONTINUATION,
+            max_size=self._max_size,
         )
         early = list(listener.frames)
         listener.frames.clear()
@@ -308,7 +369,12 @@ class PicowsConnection:
         # answers it directly, with no Python frame in between.
         listener.on_ws_frame = receiver.on_ws_frame  # type: ignore[method-assign]
         listener.resume_reading()
-        await push_until_closed(receiver, early, listener.disconnected, failed)
+        try:
+            await push_until_closed(receiver, early, listener.disconnected, failed)
+        except MessageTooBig as exc:
+            # Closing as websockets does: the peer answers the 1009, or close_timeout ends it.
+            await asyncio.shield(listener.disconnected)
+            raise self._closed_error() from exc
         if not self._clean():
             raise self._closed_error()
 

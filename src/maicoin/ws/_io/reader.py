@@ -10,17 +10,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from websockets.exceptions import ConnectionClosedError
+
 from .._frames.frame_path import FramePath
 from .connect import frame_reader
 from .receive import pull_frames
+from .rules import count_message_too_big, refused_as_too_big
 
 __all__ = ["receive_loop"]
 
 
 async def receive_loop(path: FramePath, connection: Any) -> None:
-    """Feed every frame of ``connection`` to ``path``; return on a clean close."""
+    """Feed every frame of ``connection`` to ``path``; return on a clean close.
+
+    A message longer than the connection's ``max_size`` ends it on every transport (closed
+    with 1009); it is counted in ``path.stats.decode_errors`` and logged here, once for all.
+    """
     run_frame_path = getattr(connection, "run_frame_path", None)
-    if run_frame_path is not None:
-        await run_frame_path(path)
-    else:
-        await pull_frames(path, frame_reader(connection))
+    try:
+        if run_frame_path is not None:
+            await run_frame_path(path)
+        else:
+            await pull_frames(path, frame_reader(connection))
+    except ConnectionClosedError as exc:
+        reason = refused_as_too_big(exc)
+        if reason is not None:
+            count_message_too_big(path.stats, reason)
+        raise
