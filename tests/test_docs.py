@@ -77,7 +77,7 @@ def reference(docs_build: dict[str, Any], tmp_path_factory: pytest.TempPathFacto
 def test_the_api_reference_builds_with_the_guide_as_front_page(reference: Path) -> None:
     assert "maicoin/ws.html" in (reference / "index.html").read_text()
     package_page = (reference / "maicoin" / "ws.html").read_text()
-    assert "Public channels" in package_page and "Handlers and dispatch modes" in package_page
+    assert "Your first stream" in package_page and "Handlers and dispatch modes" in package_page
     assert "Stream.from_env" in package_page
     assert (reference / "maicoin" / "ws" / "book.html").exists()
     assert (reference / "maicoin" / "ws" / "testing.html").exists()
