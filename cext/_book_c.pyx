@@ -380,7 +380,7 @@ cdef list side_best_first(Side* side, object depth):
 
 
 cdef class OrderBook:
-    """The local order book of one market, kept in sequence as protocol.md describes.
+    """The local order book of one market, kept in sequence by the exchange's documented rules.
 
     Feed it the ``a``/``b``/``fi``/``li``/``v`` fields of ``book`` snapshots and updates;
     each call returns one of the result constants. While not synced (before the first

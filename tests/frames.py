@@ -1,4 +1,4 @@
-"""A corpus of realistic MAX frames (raw JSON text), one per channel and event of protocol.md.
+"""A corpus of realistic MAX frames (raw JSON text), one per channel and event of the API.
 
 Timestamps used: 1700000000123 (2023-11-14T22:13:20.123Z), 1700000000000 (…20.000Z),
 1700000059999 (2023-11-14T22:14:19.999Z), 1699999999000 (2023-11-14T22:13:19.000Z).

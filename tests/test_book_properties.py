@@ -26,7 +26,7 @@ BAD_TEXTS = ("", "x", "-1", "nan", "1_0", " 1")
 
 
 class ReferenceBook:
-    """protocol.md's algorithm over plain dicts: price -> (price_text, volume_text)."""
+    """MAX's documented book algorithm over dicts: price -> (price_text, volume_text)."""
 
     def __init__(self) -> None:
         self.asks: dict[float, tuple[str, str]] = {}

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import ast
+import html
 import importlib
 import inspect
 import pkgutil
 import re
 import runpy
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import maicoin.ws
+from maicoin.ws import Stream
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -53,18 +57,143 @@ def test_every_public_module_says_what_it_is() -> None:
     assert not undocumented
 
 
-def test_the_api_reference_builds_with_the_guide_as_front_page(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def docs_build() -> dict[str, Any]:
     pytest.importorskip("pdoc")
-    build = runpy.run_path(str(ROOT / "docs" / "build.py"))["build"]
+    return runpy.run_path(str(ROOT / "docs" / "build.py"))
+
+
+@pytest.fixture(scope="module")
+def reference(docs_build: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The API reference, built once for this module."""
+    output = tmp_path_factory.mktemp("api")
     own = maicoin.ws.__doc__
-    front = build(tmp_path)
+    front = docs_build["build"](output)
     assert maicoin.ws.__doc__ == own  # the build lends the guide to pdoc and takes it back
-    assert "maicoin/ws.html" in front.read_text()
-    package_page = (tmp_path / "maicoin" / "ws.html").read_text()
-    assert "Public channels" in package_page and "Handlers and dispatch modes" in package_page
+    assert front == output / "index.html"
+    return output
+
+
+def test_the_api_reference_builds_with_the_guide_as_front_page(reference: Path) -> None:
+    assert "maicoin/ws.html" in (reference / "index.html").read_text()
+    package_page = (reference / "maicoin" / "ws.html").read_text()
+    assert "Your first stream" in package_page and "Handlers and dispatch modes" in package_page
     assert "Stream.from_env" in package_page
-    assert (tmp_path / "maicoin" / "ws" / "book.html").exists()
-    assert (tmp_path / "maicoin" / "ws" / "testing.html").exists()
+    assert (reference / "maicoin" / "ws" / "book.html").exists()
+    assert (reference / "maicoin" / "ws" / "testing.html").exists()
+
+
+def test_the_api_reference_has_public_modules_only(
+    docs_build: dict[str, Any], reference: Path
+) -> None:
+    pages = {p.relative_to(reference).with_suffix("").as_posix() for p in reference.rglob("*.html")}
+    modules = {name.replace(".", "/") for name in docs_build["public_modules"]()}
+    assert pages == {"index", *modules}
+    assert "maicoin/ws/stream" in pages and "maicoin/ws/testing/pytest_plugin" in pages
+    # Subpackages by what their packages export: no cli or testing internals.
+    assert not {p for p in pages if p.startswith("maicoin/ws/cli/")}
+    assert {p for p in pages if p.startswith("maicoin/ws/testing/")} == {
+        "maicoin/ws/testing/pytest_plugin"
+    }
+
+
+def test_the_api_reference_shows_public_names_only(
+    docs_build: dict[str, Any], reference: Path
+) -> None:
+    assert docs_build["check_reference"](reference) == []
+    stream = (reference / "maicoin" / "ws" / "stream.html").read_text()
+    assert "Mapping[str, maicoin.ws.book.OrderBook]" in html.unescape(re.sub("<[^>]+>", "", stream))
+    kline = html.unescape(re.sub("<[^>]+>", "", (reference / "maicoin/ws/kline.html").read_text()))
+    assert "start_time: datetime.datetime" in kline and "msgspec.Meta" not in kline
+
+
+def test_the_reference_check_finds_private_names_and_undescribed_parameters(
+    docs_build: dict[str, Any],
+    reference: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check = docs_build["check_reference"]
+    shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
+    page = tmp_path / "maicoin" / "ws" / "book.html"
+    page.write_text(
+        page.read_text().replace("</nav>", '<a href="#_Secret">_Secret</a></nav>', 1)
+        + "<p>see maicoin.ws._frames.rules</p>"
+    )
+    (tmp_path / "maicoin" / "ws" / "_frames.html").write_text("<html></html>")
+    monkeypatch.setattr(Stream, "__doc__", (Stream.__doc__ or "").replace("``dispatch``", "x"))
+    assert sorted(check(tmp_path)) == [
+        "Stream docstring: parameter dispatch is not described",
+        "maicoin/ws/_frames.html: the page of a private module",
+        "maicoin/ws/book.html: link to #_Secret",
+        "maicoin/ws/book.html: names maicoin.ws._frames.rules",
+        "maicoin/ws/book.html: navigation entry _Secret",
+    ]
+
+
+def test_every_stream_parameter_is_described_with_its_default(
+    docs_build: dict[str, Any],
+) -> None:
+    described = docs_build["described_parameters"](Stream.__doc__)
+    parameters = inspect.signature(Stream.__init__).parameters
+    assert set(described) == set(parameters) - {"self"}
+    for name, parameter in parameters.items():
+        if name != "self" and parameter.kind is not parameter.VAR_KEYWORD:
+            assert "default" in described[name], name
+    assert "default 10,000" in described["max_pending_tasks"]
+    assert "default True" in described["reconnect"]
+    assert "ping_interval" in described["connect_options"]
+
+
+# -- no file outside the repository -----------------------------------------------------------
+
+FILE_NAME = re.compile(
+    r"(?<![\w/.-])((?:\.\./|/)?[\w.-]+(?:/[\w.-]+)*\.(?:md|rst|txt|toml|png|pyx|pxd|cfg|ini|ya?ml))\b"
+)
+DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+NOT_SCANNED = {".git", ".venv", ".ci-venv", ".ci-wheel", "build", "dist", "api"}
+
+
+def repository_files() -> list[Path]:
+    return [
+        path
+        for path in ROOT.rglob("*")
+        if path.is_file()
+        and not any(part in NOT_SCANNED or part.endswith(".egg-info") for part in path.parts)
+    ]
+
+
+def documentation_texts() -> Iterator[tuple[str, str]]:
+    """(where, text) of every doc page and every docstring in the repository."""
+    for path in [README, *sorted((ROOT / "docs").glob("*.md"))]:
+        yield path.name, path.read_text(encoding="utf-8")
+    for path in repository_files():
+        where = path.relative_to(ROOT).as_posix()
+        if path.suffix == ".py":
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(
+                    node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+                ):
+                    doc = ast.get_docstring(node)
+                    if doc:
+                        yield where, doc
+        elif path.suffix in (".pyx", ".pxd", ".pyi"):
+            for doc in re.findall(r'"""(.*?)"""', path.read_text(encoding="utf-8"), flags=re.S):
+                yield where, doc
+
+
+def test_docs_and_docstrings_name_only_files_of_the_repository() -> None:
+    files = repository_files()
+    paths = {path.relative_to(ROOT).as_posix() for path in files}
+    names = {path.name for path in files}
+    outside = []
+    for where, text in documentation_texts():
+        for name in FILE_NAME.findall(text):
+            inside = name in paths if "/" in name else name in names
+            if name.startswith(("../", "/")) or not inside:
+                outside.append(f"{where}: {name}")
+    assert not outside
 
 
 # -- README -----------------------------------------------------------------------------------

@@ -1,110 +1,70 @@
-"""Every example of the user's WebSocket guide, run as a script against the simulator.
+"""Every example of the guide (``docs/guide.md``), run as written against the simulator.
 
 The simulator runs in a thread of this process; each example runs in a fresh interpreter
-with ``MAX_WS_URI`` (and the credentials) pointing at it, exactly as the guide says to
-configure a staging or test endpoint.
+with ``MAX_WS_URI`` (and the credentials) pointing at it, exactly as the guide says to try
+the examples offline. The testing section's example is a test file, run with pytest in an
+empty directory (no conftest, no configuration): the plugin alone makes it work.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import signal
+import re
 import subprocess
 import sys
-import textwrap
 import threading
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import maicoin.ws
 from maicoin.ws.testing import MaxSimulator
 
 KEY, SECRET = "guide-key", "guide-secret"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide.md"
+PACKAGE_ROOT = str(Path(maicoin.ws.__file__).resolve().parents[2])
+TIMEOUT = 90
 
-# Verbatim from the guide ("Public channels").
-PUBLIC = """
-from maicoin.ws import Channel, Stream, Subscription
+# What each example must print (regular expressions), by section and example number.
+EXPECTED: dict[tuple[str, int], list[str]] = {
+    ("Your first stream", 1): [
+        r"ticker close \d", r"trade \S+ x \S+", "subscribed", r"\d+ messages, \d+ bytes"
+    ],
+    ("Handlers and dispatch modes", 1): [r"^stored \d+ handler errors 0$"],
+    ("Handlers and dispatch modes", 2): [r"^ethusdt \d+\.\d+$"],
+    ("The order book", 1): [
+        r"^#\d+ bid \S+ x \S+ \| ask \S+ x \S+ \| spread \d", r"^best bids: \['\d"
+    ],
+    ("Private channels", 1): [r"^order_snapshot \d+ ", r"^account_snapshot \w+ available "],
+    ("Reconnects, heartbeats and rate limits", 1): [
+        r"^connected, connection 1$", r"^StreamStats\(messages=\d+"
+    ],
+    ("Testing with the simulator", 1): [r"^3 passed"],
+    ("In production", 1): [
+        r"^metrics on http://127\.0\.0\.1:\d+/metrics$",
+        r"^ticker \S+ best bid \S+$",
+        r"^messages \d+ resyncs 0$",
+    ],
+}  # fmt: skip
 
-stream = Stream()
-stream.subscribe(
-    [
-        Subscription(channel=Channel.BOOK, market="btcusdt", depth=5),
-        Subscription(channel=Channel.TICKER, market="btcusdt"),
-        Subscription(channel=Channel.TRADE, market="btcusdt"),
-        Subscription(channel=Channel.KLINE, market="btcusdt"),
-        Subscription(channel=Channel.MARKET_STATUS),
-    ]
-)
-stream.add_handler(lambda r: print(r.model_dump(exclude_none=True)))
-stream.run()
-"""
 
-# "Private channels", both constructions, then the guide's handler and run().
-PRIVATE = """
-from maicoin.ws import Channel, Stream, Subscription
+def guide_examples() -> list[tuple[str, int, str]]:
+    """(section, number in the section, code) of every ``python`` block of the guide."""
+    examples = []
+    section, number = "", 0
+    pattern = re.compile(r"^## (?P<heading>[^\n]+)$|^```python\n(?P<code>.*?)^```", re.M | re.S)
+    for match in pattern.finditer(GUIDE.read_text(encoding="utf-8")):
+        if match["heading"]:
+            section, number = match["heading"].strip(), 0
+        else:
+            number += 1
+            examples.append((section, number, match["code"]))
+    return examples
 
-stream = Stream.from_env()
-stream.subscribe(
-    [
-        Subscription(channel=Channel.ORDER),
-        Subscription(channel=Channel.TRADE_UPDATE),
-        Subscription(channel=Channel.BALANCE_UPDATE),
-    ]
-)
-explicit = Stream(api_key="...", api_secret="...")
 
-def on_response(response):
-    if response.event == "ticker":
-        ...
-    print(response.event)
-
-stream.add_handler(on_response)
-stream.run()
-"""
-
-# "Handlers and dispatch modes" and "Reconnects and heartbeat options", verbatim.
-CONSTRUCTION = """
-from maicoin.ws import ReconnectPolicy, Stream
-
-stream = Stream(dispatch="task", on_handler_error=lambda exc, response: print(exc))
-
-queue_stream = Stream(dispatch="queue")
-# elsewhere: response = await queue_stream.response_queue.get()
-
-stream = Stream(
-    reconnect_policy=ReconnectPolicy(max_retries=10, base_delay=1, max_delay=30),
-    ping_interval=20,
-    ping_timeout=20,
-    close_timeout=5,
-)
-assert stream.connect_options == {"ping_interval": 20, "ping_timeout": 20, "close_timeout": 5}
-assert stream.reconnect_policy.max_retries == 10
-print("constructed")
-"""
-
-# "Async usage": the guide's `[...]` and `...` placeholders filled with a real subscription
-# and handler; the queue example's "elsewhere" line is run for real.
-ASYNC = """
-import asyncio
-from maicoin.ws import Channel, Stream, Subscription
-
-async def main():
-    stream = Stream.from_env()
-    stream.subscribe([Subscription(channel=Channel.TICKER, market="btcusdt")])
-    stream.add_handler(lambda r: print("handler", r.event))
-    queue_stream = Stream(dispatch="queue")
-    queue_stream.subscribe([Subscription(channel=Channel.TRADE, market="btcusdt")])
-    runner = asyncio.ensure_future(queue_stream.arun())
-    response = await queue_stream.response_queue.get()
-    print("queued", response.event)
-    await queue_stream.aclose()
-    await runner
-    await stream.arun()
-
-asyncio.run(main())
-"""
+EXAMPLES = guide_examples()
 
 
 @pytest.fixture(scope="module")
@@ -128,80 +88,35 @@ def sim_uri() -> Iterator[str]:
     thread.join(10)
 
 
-def run_example(code: str, uri: str, *, wait_for: list[str], timeout: float = 20) -> str:
-    """Run ``code``; once every string of ``wait_for`` was printed, interrupt it (Ctrl-C)."""
-    env = dict(os.environ, MAX_WS_URI=uri, MAX_API_KEY=KEY, MAX_API_SECRET=SECRET)
-    proc = subprocess.Popen(
-        [sys.executable, "-u", "-c", textwrap.dedent(code)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+def test_every_example_of_the_guide_is_checked() -> None:
+    assert [(section, number) for section, number, _ in EXAMPLES] == list(EXPECTED)
+
+
+@pytest.mark.parametrize(
+    ("section", "number", "code"), EXAMPLES, ids=[f"{s} {n}" for s, n, _ in EXAMPLES]
+)
+def test_guide_example(section: str, number: int, code: str, sim_uri: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAX_")}
+    env.update(
+        MAX_WS_URI=sim_uri,
+        MAX_API_KEY=KEY,
+        MAX_API_SECRET=SECRET,
+        PYTHONPATH=PACKAGE_ROOT + os.pathsep + env.get("PYTHONPATH", ""),
     )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while not all(any(w in line for line in lines) for w in wait_for):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"example never printed {wait_for}: {''.join(lines)[-2000:]}")
-            line = proc.stdout.readline()
-            if not line and proc.poll() is not None:
-                break
-            lines.append(line)
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        lines.extend(proc.stdout.readlines())
-    return "".join(lines)
-
-
-def test_public_channels_example(sim_uri: str) -> None:
-    out = run_example(
-        PUBLIC,
-        sim_uri,
-        wait_for=[
-            "<Channel.BOOK: 'book'>",
-            "<Channel.TICKER: 'ticker'>",
-            "<Channel.TRADE: 'trade'>",
-            "<Channel.KLINE: 'kline'>",
-            "<Channel.MARKET_STATUS: 'market_status'>",
-        ],
-    )
-    first = out.splitlines()[0]
-    assert first.startswith("{'event': <Event.SUBSCRIBED: 'subscribed'>"), first
-    assert "None" not in first  # exclude_none=True
-
-
-def test_private_channels_example(sim_uri: str) -> None:
-    out = run_example(
-        PRIVATE,
-        sim_uri,
-        wait_for=["authenticated\n", "order_snapshot\n", "account_snapshot\n"],
-    )
-    assert "Error" not in out.split("Traceback")[0]
-
-
-def test_dispatch_and_reconnect_construction_examples() -> None:
+    if "def test_" in code:
+        (tmp_path / "test_from_the_guide.py").write_text(code)
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    else:
+        command = [sys.executable, "-c", code]
     result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(CONSTRUCTION)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "constructed"
-
-
-def test_async_usage_example(sim_uri: str) -> None:
-    out = run_example(ASYNC, sim_uri, wait_for=["queued subscribed", "handler snapshot"])
-    assert out.index("queued") < out.index("handler")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Traceback" not in output, output
+    for expected in EXPECTED[(section, number)]:
+        assert re.search(expected, result.stdout, flags=re.M), f"{expected!r} not in:\n{output}"
+    assert SECRET not in output
 
 
 @pytest.mark.parametrize(

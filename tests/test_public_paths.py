@@ -1,4 +1,4 @@
-"""Every import path of the original ``maicoin.ws`` still works, and api.md's on top.
+"""Every import path of the original ``maicoin.ws`` still works, and our additions on top.
 
 The table lists, per module of the original (narumiruna/maicoin, ``src/maicoin/ws``), each
 public name it defines or re-exports from another ``maicoin.ws`` module; code written for
@@ -43,7 +43,7 @@ ORIGINAL_PATHS: dict[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-# What api.md adds: our own public modules and names.
+# What this package adds: our own public modules and names.
 ADDED_PATHS: dict[str, tuple[str, ...]] = {
     "maicoin.ws": (
         "AuthenticationError", "BookResync", "HandlerError", "MarketStatus", "MaxWSError",

@@ -175,9 +175,14 @@ def datetime_from_unix_ms(value: int | float | str) -> datetime:
 
 
 class _TimestampAttribute:
-    """Replaces a timestamp field's slot attribute: the slot keeps the wire value, reads convert."""
+    # Replaces a timestamp field's slot attribute: the slot keeps the wire value, reads convert.
 
     __slots__ = ("_get", "_set")
+
+    @property
+    def __doc__(self) -> str:  # type: ignore[override]
+        """What documentation tools show for the field (a data descriptor's ``__doc__``)."""
+        return "A timestamp: kept as the Unix ms value received, read as a UTC ``datetime``."
 
     def __init__(self, slot: Any) -> None:
         self._get = slot.__get__

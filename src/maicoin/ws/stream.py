@@ -2,9 +2,8 @@
 
 One connection at a time; on every (re)connection the requests of ``Stream.requests`` are
 sent again in order, within the client-side request rate limit: each ``sub`` request as it
-was first sent, the stream's auth request with a fresh nonce and signature. This module is
-the public surface; the connections themselves are run by
-``maicoin.ws._client.session``, and each frame goes down ``maicoin.ws._frames``.
+was first sent, the stream's auth request with a fresh nonce and signature. ``Stream``'s
+docstring describes every constructor parameter.
 """
 
 from __future__ import annotations
@@ -69,8 +68,72 @@ WebSocketContext: TypeAlias = AbstractAsyncContextManager[WebSocketConnection]
 class Stream:
     """A MAX WebSocket stream: subscriptions, auth, handlers, reconnects and order books.
 
-    In ``dispatch="task"`` mode at most ``max_pending_tasks`` handler tasks are in flight
-    (None: no limit); at the limit the stream waits before reading the next frame.
+    Nothing connects until ``run()``, ``arun()``, ``async with`` or ``async for``. Every
+    parameter is optional and keyword-only except the two credentials:
+
+    - ``api_key``, ``api_secret`` (str, default None): credentials for private events. Give
+      both or neither (ValueError otherwise). Each connection signs a fresh auth request
+      (new nonce) with them; the secret is never sent, logged or shown in ``repr``.
+      ``Stream.from_env()`` reads them from ``MAX_API_KEY``/``MAX_API_SECRET``.
+    - ``uri`` (str, default None): the endpoint. None reads the ``MAX_WS_URI`` environment
+      variable when the stream is made, else ``wss://max-stream.maicoin.com/ws``
+      (``DEFAULT_URI``).
+    - ``reconnect`` (bool, default True): False never reconnects: the stream ends with its
+      first connection, quietly after a clean close, else raising the connection's error
+      (after ``on_permanent_failure``).
+    - ``reconnect_policy`` (``ReconnectPolicy``, default ``ReconnectPolicy()``): the backoff
+      between attempts. The default retries forever, waiting 1 s doubling up to 30 s plus up
+      to 1 s of jitter, and counts attempts from 1 again once a connection stayed up 30 s. An
+      HTTP 429 refusal waits at least until its ``Retry-After`` time.
+    - ``auth_filters`` (sequence of ``Filter`` or str, default None): the event families of
+      the auth request, merged with those the private subscriptions imply (``order``,
+      ``trade_update``, ``account``). None and no private subscription: the exchange's
+      default families (order, trade, account).
+    - ``dispatch`` (``"inline"``, ``"task"`` or ``"queue"``, default ``"inline"``): how
+      responses reach handlers. ``inline`` calls (and awaits) every handler in order before
+      the next frame is read; ``task`` runs each async handler call as its own task (sync
+      handlers are called at once); ``queue`` puts every response on ``response_queue`` and
+      ignores handlers. Anything else raises ValueError.
+    - ``response_queue`` (``asyncio.Queue``, default None): the queue of ``queue`` mode (other
+      modes do not use it); None makes an unbounded one. A bounded queue holds the stream
+      back while it is full.
+    - ``max_pending_tasks`` (int >= 1 or None, default 10,000): ``task`` mode only: handler
+      tasks in flight at most; at the limit the stream waits before reading the next frame.
+      None: no limit.
+    - ``connect_factory`` (callable, default websockets' ``connect``): called as
+      ``connect_factory(uri, **connect_options)`` for every connection; returns an async
+      context manager yielding a connection with ``send(str)``, ``recv()`` and ``close()``.
+      ``maicoin.ws.transport_picows.picows_connect`` is the faster transport.
+    - ``on_connected`` (callback, default None): called with None once a connection is open
+      and its auth and subscription requests are sent.
+    - ``on_disconnected`` (callback, default None): called when a connection ends, with the
+      exception that ended it (None for a clean close or ``stop()``).
+    - ``on_reconnecting`` (callback, default None): called before each backoff wait, with the
+      error that ended the last connection or attempt (None for a clean close).
+    - ``on_permanent_failure`` (callback, default None): called once with the final error
+      when the stream gives up (reconnecting disabled or ``max_retries`` exhausted,
+      credentials refused); ``run()``/``arun()`` then raise that error.
+    - ``on_handler_error`` (callback, default None): called as ``(exception, response)``
+      when a handler raises; the stream goes on. None: the first handler error stops the
+      stream and is raised from ``run()``/``arun()``. Either way it counts in
+      ``stats.handler_errors``.
+    - ``on_book_resync`` (callback, default None): called with a ``BookResync`` each time a
+      local order book is resubscribed after a gap, a version change or an invalid level.
+    - ``rate_limiter`` (``RequestRateLimiter``, default a new one): paces every request sent
+      (auth, subscriptions, resyncs) within MAX's per-IP limits of 20 a second and 200 a
+      minute. Streams of one process may share one.
+    - ``**connect_options``: passed to ``connect_factory`` unchanged. For the default
+      websockets transport: ``ping_interval`` (seconds between keepalive pings, default 20;
+      None: none), ``ping_timeout`` (seconds to wait for the pong, default 20),
+      ``close_timeout`` (seconds for the closing handshake, default 10), ``open_timeout``
+      (seconds for the opening handshake, default 10), ``max_size`` (largest frame in bytes,
+      default 1 MiB), ``max_queue`` (frames buffered, default 16), ``ssl`` (an
+      ``ssl.SSLContext`` for ``wss://``, default: the system's trust store), and the other
+      keywords of ``websockets.asyncio.client.connect``.
+
+    Callbacks may be sync or async (async ones are awaited); one that raises is logged and
+    the stream goes on, except ``on_handler_error``, whose failure is handled like a handler
+    error without it.
     """
 
     def __init__(

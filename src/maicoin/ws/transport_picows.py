@@ -1,7 +1,31 @@
 """The fast transport: picows, a Cython WebSocket client (``pip install 'maicoin-ws[fast]'``).
 
-``Stream(connect_factory=picows_connect)`` keeps the whole Stream API and the websockets
-keywords of the user's guide; ``picows_connect``'s docstring lists what each one means here.
+``Stream(connect_factory=picows_connect)`` keeps the whole Stream API; frames are decoded,
+applied to the books and handed to sync handlers right in picows' frame callback, with no
+``await`` per frame.
+
+The websockets keywords of the user's guide mean the same thing here:
+
+- ``ping_interval`` (default 20 s; None: no pings) and ``ping_timeout`` (default 20 s):
+  picows pings periodically and drops the connection when a pong is late. It waits for each
+  pong before the next pause, so the pause is ``max(ping_interval - ping_timeout,
+  ping_timeout)`` and a ping goes out every ``ping_interval`` s when ``ping_timeout`` is at
+  most half of it, every ``2 * ping_timeout`` s otherwise (MAX wants one within 130 s).
+- ``close_timeout`` (default 10 s), ``open_timeout`` (default 10 s), ``max_size`` (default
+  1 MiB, None: unbounded; it bounds each message, however many fragments carry it: a longer
+  one is dropped unassembled and the connection closed with 1009, as websockets does),
+  ``max_queue`` (frames buffered for ``recv()`` before reading
+  pauses; default 16), ``ssl`` (an ``SSLContext``), ``additional_headers``,
+  ``compression=None`` (picows never compresses).
+- Any other keyword goes to ``picows.ws_connect`` unchanged (``read_buffer_init_size``,
+  ``proxy``, ...).
+
+TLS: a ``wss://`` URI is verified against the system's trust store
+(``ssl.create_default_context()``) unless you pass your own context. Closing behaves as with
+websockets: a close frame with code 1000 or 1001 is a clean close (``ConnectionClosedOK``),
+anything else, an abort or a missing pong is ``ConnectionClosedError``, and an HTTP 429
+handshake refusal raises picows' ``WSInvalidStatusError``, whose ``Retry-After`` the stream
+honours like websockets' ``InvalidStatus``.
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ class _Side:
 
 
 class OrderBook:
-    """The local order book of one market, kept in sequence as protocol.md describes.
+    """The local order book of one market, kept in sequence by the exchange's documented rules.
 
     Feed it the ``a``/``b``/``fi``/``li``/``v`` fields of ``book`` snapshots and updates;
     each call returns one of the result constants. While not synced (before the first

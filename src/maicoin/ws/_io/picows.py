@@ -7,29 +7,8 @@ frame. An async inline handler or a full bounded queue pauses reading and the fr
 it wait in order (see ``_io.receive.PushReceiver``).
 
 The connection still offers ``send``/``recv``/``close``, so it works as any
-``connect_factory`` connection, and the websockets keywords of the user's guide mean the
-same thing here:
-
-- ``ping_interval`` (default 20 s; None: no pings) and ``ping_timeout`` (default 20 s):
-  picows pings periodically and drops the connection when a pong is late. It waits for each
-  pong before the next pause, so the pause is ``max(ping_interval - ping_timeout,
-  ping_timeout)`` and a ping goes out every ``ping_interval`` s when ``ping_timeout`` is at
-  most half of it, every ``2 * ping_timeout`` s otherwise (MAX wants one within 130 s).
-- ``close_timeout`` (default 10 s), ``open_timeout`` (default 10 s), ``max_size`` (default
-  1 MiB, None: unbounded; it bounds each message, however many fragments carry it: a longer
-  one is dropped unassembled and the connection closed with 1009, as websockets does),
-  ``max_queue`` (frames buffered for ``recv()`` before reading
-  pauses; default 16), ``ssl`` (an ``SSLContext``), ``additional_headers``,
-  ``compression=None`` (picows never compresses).
-- Any other keyword goes to ``picows.ws_connect`` unchanged (``read_buffer_init_size``,
-  ``proxy``, ...).
-
-TLS: a ``wss://`` URI is verified against the system's trust store
-(``ssl.create_default_context()``) unless you pass your own context. Closing behaves as with
-websockets: a close frame with code 1000 or 1001 is a clean close (``ConnectionClosedOK``),
-anything else, an abort or a missing pong is ``ConnectionClosedError``, and an HTTP 429
-handshake refusal raises picows' ``WSInvalidStatusError``, whose ``Retry-After`` the stream
-honours like websockets' ``InvalidStatus``.
+``connect_factory`` connection. What each websockets keyword means here, TLS and closing
+are described for users in ``maicoin.ws.transport_picows``.
 """
 
 from __future__ import annotations
@@ -86,9 +65,9 @@ def picows_connect(
 
     Takes the websockets keywords of the user's guide (``ping_interval``, ``ping_timeout``,
     ``close_timeout``, ``open_timeout``, ``max_size``, ``max_queue``, ``ssl``,
-    ``additional_headers``, ``compression=None``), as the ``maicoin.ws._io.picows`` module
-    docstring describes; any other keyword goes to ``picows.ws_connect``. A bad value raises
-    here, before any connection is attempted.
+    ``additional_headers``, ``compression=None``), as the ``maicoin.ws.transport_picows``
+    module docstring describes; any other keyword goes to ``picows.ws_connect``. A bad value
+    raises here, before any connection is attempted.
     """
     settings = _Settings(uri, connect_options)
     return _opened(uri, settings)

@@ -136,7 +136,7 @@ def format_stages(results: Sequence[Result]) -> str:
 
 
 def format_ratios(results: Sequence[Result]) -> str:
-    """The targets of the issue as sentences: each transport's path against its ceilings."""
+    """The performance targets as sentences: each transport's path against its ceilings."""
     lines = []
     for transport, loop in _groups(results):
         ceiling = _find(results, transport, loop, "receive")

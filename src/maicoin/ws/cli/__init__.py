@@ -1,7 +1,9 @@
 """The ``maicoin-ws`` command line (also ``python -m maicoin.ws``).
 
 Subcommands: ``demo``, ``stream``, ``record``, ``replay``, ``simulate`` and ``bench``;
-``maicoin-ws COMMAND --help`` describes each. Exit statuses are listed in ``cli.runner``.
+``maicoin-ws COMMAND --help`` describes each, and ``maicoin-ws --help`` the exit statuses.
+From Python, ``main(["stream", "ticker:btcusdt", "--count", "5"])`` runs a command and
+returns its exit status.
 """
 
 from __future__ import annotations

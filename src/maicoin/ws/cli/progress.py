@@ -35,6 +35,7 @@ __all__ = [
     "RecordStatus",
     "format_duration",
     "format_size",
+    "is_terminal",
     "live_status",
     "logs_through",
     "make_console",
@@ -92,24 +93,35 @@ class RateMeter:
 
 @contextlib.contextmanager
 def logs_through(console: Console, out: TextIO) -> Iterator[None]:
-    """Route the root logger's handlers that write to ``out`` through ``console`` (above
-    its live display) until the block ends."""
+    """Route the root logger's handlers that write to ``out``, or to a terminal (stderr
+    beside a display on stdout), through ``console``, above its live display, until the
+    block ends."""
     from rich.file_proxy import FileProxy
 
     proxy = FileProxy(console, out)
     swapped = [
-        handler
+        (handler, handler.stream)
         for handler in logging.getLogger().handlers
-        if isinstance(handler, logging.StreamHandler) and handler.stream is out
+        if isinstance(handler, logging.StreamHandler)
+        and (handler.stream is out or is_terminal(handler.stream))
     ]
-    for handler in swapped:
+    for handler, _ in swapped:
         handler.setStream(proxy)
     try:
         yield
     finally:
-        for handler in swapped:
-            handler.setStream(out)
+        for handler, stream in swapped:
+            handler.setStream(stream)
         proxy.flush()
+
+
+def is_terminal(stream: object) -> bool:
+    """True when ``stream`` is a file open on a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except (OSError, ValueError):  # closed
+        return False
 
 
 # -- record -----------------------------------------------------------------------------------
