@@ -1,6 +1,6 @@
-"""What the live exchange does beyond its documentation (protocol.md), as the simulator's
-defaults, each checked over a real loopback socket with a bare WebSocket client, and each
-with its switch turned off."""
+"""What the live exchange does beyond its documentation (probed on the live service), as the
+simulator's defaults, each checked over a real loopback socket with a bare WebSocket client,
+and each with its switch turned off."""
 
 from __future__ import annotations
 

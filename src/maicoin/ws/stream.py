@@ -72,12 +72,14 @@ class Stream:
     parameter is optional and keyword-only except the two credentials:
 
     - ``api_key``, ``api_secret`` (str, default None): credentials for private events. Give
-      both or neither (ValueError otherwise). Each connection signs a fresh auth request
+      both or neither: a lone one is ignored with a warning naming which is missing, and
+      the stream stays public (as the original's does). Each connection signs a fresh auth request
       (new nonce) with them; the secret is never sent, logged or shown in ``repr``.
       ``Stream.from_env()`` reads them from ``MAX_API_KEY``/``MAX_API_SECRET``.
     - ``uri`` (str, default None): the endpoint. None reads the ``MAX_WS_URI`` environment
       variable when the stream is made, else ``wss://max-stream.maicoin.com/ws``
-      (``DEFAULT_URI``).
+      (``DEFAULT_URI``). With the default transport, a URI that is not ``ws://`` or
+      ``wss://`` raises ValueError naming it, here rather than at every retry.
     - ``reconnect`` (bool, default True): False never reconnects: the stream ends with its
       first connection, quietly after a clean close, else raising the connection's error
       (after ``on_permanent_failure``).
@@ -119,6 +121,10 @@ class Stream:
       ``stats.handler_errors``.
     - ``on_book_resync`` (callback, default None): called with a ``BookResync`` each time a
       local order book is resubscribed after a gap, a version change or an invalid level.
+    - ``on_subscription_error`` (callback, default None): called with a
+      ``SubscriptionError`` (its ``subscriptions`` and the exchange's ``reason``) when the
+      exchange refuses subscriptions; they are forgotten and the rest of the request is sent
+      again. None: each refusal is logged once as an ERROR.
     - ``rate_limiter`` (``RequestRateLimiter``, default a new one): paces every request sent
       (auth, subscriptions, resyncs) within MAX's per-IP limits of 20 a second and 200 a
       minute. Streams of one process may share one.
@@ -126,10 +132,10 @@ class Stream:
       websockets transport: ``ping_interval`` (seconds between keepalive pings, default 20;
       None: none), ``ping_timeout`` (seconds to wait for the pong, default 20),
       ``close_timeout`` (seconds for the closing handshake, default 10), ``open_timeout``
-      (seconds for the opening handshake, default 10), ``max_size`` (largest frame in bytes,
-      default 1 MiB), ``max_queue`` (frames buffered, default 16), ``ssl`` (an
-      ``ssl.SSLContext`` for ``wss://``, default: the system's trust store), and the other
-      keywords of ``websockets.asyncio.client.connect``.
+      (seconds for the opening handshake, default 10), ``max_size`` (largest message in
+      bytes, default 1 MiB; a longer one closes the connection with 1009), ``max_queue``
+      (frames buffered, default 16), ``ssl`` (an ``ssl.SSLContext`` for ``wss://``, default:
+      the system's trust store), and the other keywords of ``websockets.asyncio.client.connect``.
 
     Callbacks may be sync or async (async ones are awaited); one that raises is logged and
     the stream goes on, except ``on_handler_error``, whose failure is handled like a handler

@@ -68,7 +68,7 @@ class MaxSimulator:
     connection.
 
     By default it behaves as the live exchange does where that differs from the
-    documentation (protocol.md, "beyond its documentation"); each behaviour has a switch:
+    documentation (as probed on the live service); each behaviour has a switch:
 
     - ``idle_timeout``: a connection with no frame either way for this many seconds is
       dropped without a close frame (the client sees 1006); the server never pings, so a
