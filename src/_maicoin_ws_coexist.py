@@ -17,6 +17,10 @@ namespace package made of the ``maicoin`` folder beside this module.
 
 Uninstalling maicoin-ws removes this module and the ``.pth`` with it, leaving the original's
 files, never touched, to answer for ``maicoin.ws`` again.
+
+PYTEST_DONT_REWRITE: pytest marks every module of a distribution that has a pytest plugin
+for assertion rewriting, and warns about one already imported; this one is imported at
+start-up, before pytest, and has no assertions to rewrite.
 """
 
 from __future__ import annotations

@@ -34,22 +34,22 @@ def settings(uri: str = "ws://127.0.0.1:1/ws", **options: Any) -> dict[str, Any]
 # ---------------------------------------------------------------- keywords
 
 
-def test_default_keepalive_pings_periodically_like_websockets() -> None:
+def test_the_keepalive_is_ours_not_picows_auto_ping() -> None:
     options = settings()
-    assert options["enable_auto_ping"] is True
-    assert options["auto_ping_strategy"] == picows.WSAutoPingStrategy.PING_PERIODICALLY
-    assert (options["auto_ping_idle_timeout"], options["auto_ping_reply_timeout"]) == (20, 20)
+    assert "enable_auto_ping" not in options  # PicowsConnection.keep_alive pings instead
     assert options["max_frame_size"] == 2**20
     assert "ssl_context" not in options
+    defaults = _Settings("ws://127.0.0.1:1/ws", {})
+    # A ping every 20 s, well inside MAX's 60-s idle close, as with websockets.
+    assert (defaults.ping_interval, defaults.ping_timeout) == (20, 20)
+    custom = _Settings("ws://127.0.0.1:1/ws", {"ping_interval": None, "ping_timeout": None})
+    assert (custom.ping_interval, custom.ping_timeout) == (None, None)
 
 
-def test_ping_interval_and_timeout_map_onto_picows_timers() -> None:
-    options = settings(ping_interval=10, ping_timeout=2)
-    # picows waits for the pong, then pauses: 8 + 2 = one ping every 10 s.
-    assert (options["auto_ping_idle_timeout"], options["auto_ping_reply_timeout"]) == (8, 2)
-    options = settings(ping_interval=5, ping_timeout=None)
-    assert (options["auto_ping_idle_timeout"], options["auto_ping_reply_timeout"]) == (5, 5)
-    assert "enable_auto_ping" not in settings(ping_interval=None)
+@pytest.mark.parametrize("keyword", ["ping_interval", "ping_timeout"])
+def test_a_non_positive_ping_setting_is_refused(keyword: str) -> None:
+    with pytest.raises(ValueError, match=keyword):
+        settings(**{keyword: 0})
 
 
 def test_wss_verifies_tls_with_the_system_trust_store() -> None:

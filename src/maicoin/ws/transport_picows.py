@@ -6,11 +6,11 @@ applied to the books and handed to sync handlers right in picows' frame callback
 
 The websockets keywords of the user's guide mean the same thing here:
 
-- ``ping_interval`` (default 20 s; None: no pings) and ``ping_timeout`` (default 20 s):
-  picows pings periodically and drops the connection when a pong is late. It waits for each
-  pong before the next pause, so the pause is ``max(ping_interval - ping_timeout,
-  ping_timeout)`` and a ping goes out every ``ping_interval`` s when ``ping_timeout`` is at
-  most half of it, every ``2 * ping_timeout`` s otherwise (MAX wants one within 130 s).
+- ``ping_interval`` (default 20 s; None: no pings) and ``ping_timeout`` (default 20 s;
+  None: wait forever): a ping every ``ping_interval`` s, and a connection whose pong is
+  ``ping_timeout`` s late is closed with 1011, so a dead peer is found within
+  ``ping_interval + ping_timeout``, exactly as websockets does (MAX drops a connection
+  quiet for 60 s).
 - ``close_timeout`` (default 10 s), ``open_timeout`` (default 10 s), ``max_size`` (default
   1 MiB, None: unbounded; it bounds each message, however many fragments carry it: a longer
   one is dropped unassembled and the connection closed with 1009, as websockets does),

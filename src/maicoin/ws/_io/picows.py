@@ -27,7 +27,6 @@ from websockets.frames import Close
 
 try:
     from picows import (
-        WSAutoPingStrategy,
         WSCloseCode,
         WSListener,
         WSMsgType,
@@ -115,18 +114,16 @@ class _Settings:
             context = ssl.create_default_context()
         if context is not None:
             options["ssl_context"] = context
-        if ping_interval is not None:
-            if not ping_interval > 0:
-                raise ValueError(f"ping_interval must be positive or None, got {ping_interval!r}")
-            reply = ping_interval if ping_timeout is None else ping_timeout
-            if not reply > 0:
-                raise ValueError(f"ping_timeout must be positive or None, got {ping_timeout!r}")
-            options.update(
-                enable_auto_ping=True,
-                auto_ping_strategy=WSAutoPingStrategy.PING_PERIODICALLY,
-                auto_ping_idle_timeout=max(ping_interval - reply, reply),
-                auto_ping_reply_timeout=reply,
-            )
+        if ping_interval is not None and not ping_interval > 0:
+            raise ValueError(f"ping_interval must be positive or None, got {ping_interval!r}")
+        if ping_timeout is not None and not ping_timeout > 0:
+            raise ValueError(f"ping_timeout must be positive or None, got {ping_timeout!r}")
+        # Our own keepalive (PicowsConnection.keep_alive), not picows' auto-ping: picows
+        # sleeps its reply timeout even after the pong came, and wants that timeout no
+        # longer than its pause, so no setting of it finds a dead peer within
+        # ping_interval + ping_timeout for every pair, as websockets does.
+        self.ping_interval: float | None = ping_interval
+        self.ping_timeout: float | None = ping_timeout
         # picows bounds each frame (closing with 1009 too); the message bound is ours.
         options["max_frame_size"] = min(frame_bounds, default=2**63 - 1)
         options.setdefault("websocket_handshake_timeout", self.open_timeout)
@@ -261,6 +258,12 @@ class PicowsConnection:
         self._max_queue = settings.max_queue
         self._max_size = settings.max_size
         self._closing = False
+        self._keepalive: asyncio.Task[None] | None = None
+        if settings.ping_interval is not None:
+            self._keepalive = asyncio.get_running_loop().create_task(
+                self.keep_alive(settings.ping_interval, settings.ping_timeout)
+            )
+            listener.disconnected.add_done_callback(lambda _: self._stop_keepalive())
 
     @classmethod
     async def open(cls, uri: str, settings: _Settings) -> PicowsConnection:
@@ -275,6 +278,29 @@ class PicowsConnection:
     @property
     def closed(self) -> bool:
         return self.transport.is_disconnected
+
+    async def keep_alive(self, interval: float, pong_within: float | None) -> None:
+        """Ping every ``interval`` s (less the last round trip), as websockets does; a pong
+        more than ``pong_within`` s late (None: never) fails the connection with 1011."""
+        transport = self.transport
+        latency = 0.0
+        while True:
+            await asyncio.sleep(max(interval - latency, 0.0))
+            try:
+                async with asyncio.timeout(pong_within):
+                    (latency,) = await transport.measure_roundtrip_time(1)
+            except TimeoutError:
+                log.debug("no pong within %s s: closing the connection", pong_within)
+                if not transport.is_close_frame_sent:
+                    transport.send_close(WSCloseCode.INTERNAL_ERROR, b"keepalive ping timeout")
+                # A peer that sends no pong may not answer a close frame either.
+                transport.disconnect()
+                return
+
+    def _stop_keepalive(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            self._keepalive = None
 
     async def send(self, message: str | bytes) -> None:
         """Send one text frame (bytes are sent as they are)."""
@@ -302,6 +328,7 @@ class PicowsConnection:
     async def close(self) -> None:
         """Send a close frame (1000), wait up to ``close_timeout`` for the peer, then drop."""
         self._closing = True
+        self._stop_keepalive()
         transport = self.transport
         if transport.is_disconnected:
             return
