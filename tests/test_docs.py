@@ -155,11 +155,14 @@ NOT_SCANNED = {".git", ".venv", ".ci-venv", ".ci-wheel", "build", "dist", "api"}
 
 
 def repository_files() -> list[Path]:
+    # A virtual environment made inside the checkout, under any name, is not the repository's.
+    venvs = {config.parent for config in ROOT.glob("*/pyvenv.cfg")}
     return [
         path
         for path in ROOT.rglob("*")
         if path.is_file()
         and not any(part in NOT_SCANNED or part.endswith(".egg-info") for part in path.parts)
+        and not any(venv in path.parents for venv in venvs)
     ]
 
 

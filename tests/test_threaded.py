@@ -266,11 +266,13 @@ def announce_waiting(main_id):
 
 stream = Stream(uri=os.environ["MAX_WS_URI"])
 responses = ThreadedStream(stream).start()
-threading.Thread(target=announce_waiting, args=(threading.main_thread().ident,)).start()
+announcer = threading.Thread(target=announce_waiting, args=(threading.main_thread().ident,))
+announcer.start()
 try:
     for response in responses:
         pass
 except KeyboardInterrupt:
+    announcer.join()  # it has printed and is ending: only the stream's own threads count
     others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
     print("interrupted", others, stream.connected, responses.closed, flush=True)
 """
