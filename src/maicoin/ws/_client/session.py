@@ -2,7 +2,8 @@
 
 ``Session`` owns what a ``Stream`` needs while it runs and users never touch: the decoder,
 the live connection and its outbox of requests, the reaction to the exchange's ``error``
-frames and to book resyncs, and the reconnect loop with its backoff. It reads the stream's
+frames and to book resyncs, the invalidation of books and account caches on every new
+connection, and the reconnect loop with its backoff. It reads the stream's
 public settings (``StreamSettings``) afresh on every connection, so a user who changes one
 between connections is heard.
 """
@@ -17,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
+from .._frames.account import AccountKeeper
 from .._frames.book import BookKeeper
 from .._frames.decode import make_decoder
 from .._frames.dispatch import Dispatcher
@@ -74,11 +76,13 @@ class Session:
         stats: StreamStats,
         subscriptions: SubscriptionRegistry,
         books: BookKeeper,
+        account: AccountKeeper,
     ) -> None:
         self._settings = settings
         self._stats = stats
         self._subscriptions = subscriptions
         self._books = books
+        self._account = account
         self._decode = make_decoder()
         self._connection: Any = None
         self._outbox: asyncio.Queue[Request] | None = None
@@ -281,6 +285,7 @@ class Session:
             dispatch=dispatcher.dispatch,
             request_resync=self._resync,
             on_control=self._on_control,
+            apply_private=self._account.apply,
         )
 
     async def _connection_lifetime(self, dispatcher: Dispatcher) -> None:
@@ -300,6 +305,7 @@ class Session:
                 return
             try:
                 self._books.invalidate_all()
+                self._account.invalidate_all()
                 for request in settings.requests_for_connection():
                     await self._send(conn, request)
                 log.info("connected to %s", settings.uri)
