@@ -205,9 +205,7 @@ class Stream:
         self.on_subscription_error = on_subscription_error
         self._books = BookKeeper(self._stats)
         self._account = AccountKeeper(self._stats)
-        self._session = Session(
-            self, self._stats, self._subscriptions, self._books, self._account
-        )
+        self._session = Session(self, self._stats, self._subscriptions, self._books, self._account)
         self._run_task: asyncio.Task[None] | None = None
         self._running = False
         self._finished: asyncio.Event | None = None

@@ -2,10 +2,10 @@
 
 ``Session`` owns what a ``Stream`` needs while it runs and users never touch: the decoder,
 the live connection and its outbox of requests, the reaction to the exchange's ``error``
-frames and to book resyncs, the invalidation of books and account caches on every new
-connection, and the reconnect loop with its backoff. It reads the stream's
-public settings (``StreamSettings``) afresh on every connection, so a user who changes one
-between connections is heard.
+frames and to book resyncs, the invalidation of the books on every new connection and of
+the account caches when one ends, and the reconnect loop with its backoff. It reads the
+stream's public settings (``StreamSettings``) afresh on every connection, so a user who
+changes one between connections is heard.
 """
 
 from __future__ import annotations
@@ -305,7 +305,6 @@ class Session:
                 return
             try:
                 self._books.invalidate_all()
-                self._account.invalidate_all()
                 for request in settings.requests_for_connection():
                     await self._send(conn, request)
                 log.info("connected to %s", settings.uri)
@@ -321,6 +320,8 @@ class Session:
             finally:
                 self._connection = None
                 self._outbox = None
+                # What the account caches hold stops being live with the connection.
+                self._account.invalidate_all()
                 self._fail_pings()
                 if writer is not None:
                     writer.cancel()
