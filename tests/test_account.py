@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from twins import compiled, twin_fixture
 
-from maicoin.ws import Balances, OpenOrders, OwnTrades, Response
+from maicoin.ws import Balances, OpenOrders, Order, OwnTrades, Response
 from maicoin.ws._frames import _frame_path_py
 from maicoin.ws._frames.account import AccountKeeper
 from maicoin.ws._frames.decode import make_decoder
-from maicoin.ws.account import CLOSED_ORDERS_REMEMBERED
+from maicoin.ws._model import unix_ms_reader
+from maicoin.ws.account import CLOSED_ORDERS_REMEMBERED, order_version
 from maicoin.ws.stats import StreamStats
 
 _frame_path_c = compiled("_frames._frame_path_c")
@@ -310,3 +311,18 @@ def test_the_frame_path_without_an_account_still_dispatches_private_frames(
     )
     path.feed(json.dumps({"c": "user", "e": "order_update", "o": [order()], "T": T0}))
     assert [r.event for r in seen] == ["order_update"]
+
+
+def test_order_versions_read_every_timestamp_form_as_unix_ms() -> None:
+    forms = [T0 + 5, float(T0 + 5), str(T0 + 5)]
+    versions = {
+        order_version(user("order_update", o=[order(tu=form)]).orders[0])  # type: ignore[index]
+        for form in forms
+    }
+    assert versions == {(T0 + 5, 0, False)}
+    no_tu = order()
+    del no_tu["TU"]
+    decoded = user("order_update", o=[no_tu]).orders
+    assert decoded is not None and order_version(decoded[0]) == (T0, 0, False)
+    with pytest.raises(TypeError, match=r"Order\.price is not a timestamp field"):
+        unix_ms_reader(Order, "price")

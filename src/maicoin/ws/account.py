@@ -20,9 +20,9 @@ import heapq
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
 from typing import Final
 
+from ._model import unix_ms_reader
 from .balance import Balance
 from .order import Order, OrderState
 from .trade import Trade
@@ -44,13 +44,22 @@ CLOSED_ORDERS_REMEMBERED: Final = 10_000
 DEFAULT_TRADES_KEPT: Final = 1_000
 """How many own trades each ``OwnTrades`` keeps (the newest, by time then id)."""
 
-OrderVersion = tuple[datetime, int, bool]
+OrderVersion = tuple[int, int, bool]
+
+# Timestamps compared as the Unix ms received: reading them as datetimes would cost more
+# than the rest of an update.
+_order_updated_ms = unix_ms_reader(Order, "updated_at")
+_order_created_ms = unix_ms_reader(Order, "created_at")
+_balance_updated_ms = unix_ms_reader(Balance, "balance_updated_time")
+_trade_created_ms = unix_ms_reader(Trade, "created_at")
 
 
 def order_version(order: Order) -> OrderVersion:
-    """How new this version of an order is: ``updated_at`` (else ``created_at``), then its
-    trade count, then whether it is closed (a close is the last thing that happens to it)."""
-    changed = order.updated_at or order.created_at
+    """How new this version of an order is: ``updated_at`` (else ``created_at``) in Unix ms,
+    then its trade count, then whether it is closed (the last thing that happens to it)."""
+    changed = _order_updated_ms(order)
+    if changed is None:
+        changed = _order_created_ms(order) or 0
     return (changed, order.trade_count, order.state in CLOSED_STATES)
 
 
@@ -180,7 +189,7 @@ class Balances(Mapping[str, Balance]):
     def _take(self, balance: Balance) -> None:
         held = self._balances.get(balance.currency)
         if held is not None:
-            held_time, time = held.balance_updated_time, balance.balance_updated_time
+            held_time, time = _balance_updated_ms(held), _balance_updated_ms(balance)
             if held_time is not None and time is not None and time < held_time:
                 self.stale_updates += 1
                 return
@@ -209,7 +218,7 @@ class OwnTrades:
         ``trade_update``/``fast_trade_update`` alone bring no snapshot: it stays False)."""
         self._trades: dict[int, Trade] = {}
         # (created_at, id) of every trade held, smallest first: the next one to drop.
-        self._order: list[tuple[datetime, int]] = []
+        self._order: list[tuple[int, int]] = []
 
     def __call__(self, market: str | None = None, limit: int | None = None) -> list[Trade]:
         """The trades held (of ``market`` only, when given), newest first, at most ``limit``."""
@@ -247,7 +256,7 @@ class OwnTrades:
             held = self._trades.get(trade_id)
             if held is None:
                 self._trades[trade_id] = trade
-                heapq.heappush(self._order, (trade.created_at, trade_id))
+                heapq.heappush(self._order, (_trade_created_ms(trade) or 0, trade_id))
                 if len(self._order) > self.maxlen:
                     del self._trades[heapq.heappop(self._order)[1]]
             elif held.fee is None and trade.fee is not None:

@@ -464,6 +464,18 @@ class Account:
         raise ValueError(f"no open order with id {order_id!r}")
 
 
+def reordered(
+    events: list[PrivateEvent], rng: random.Random, probability: float
+) -> list[PrivateEvent]:
+    """The events of one change as a connection gets them: each update is held back behind
+    the rest with ``probability`` (so it arrives stale), snapshots never."""
+    if not probability or len(events) < 2:
+        return events
+    late = [not event.is_snapshot and rng.random() < probability for event in events]
+    on_time = [event for event, held in zip(events, late, strict=True) if not held]
+    return on_time + [event for event, held in zip(events, late, strict=True) if held]
+
+
 def _positive(value: str, name: str, decimals: int) -> Decimal:
     try:
         number = Decimal(value)

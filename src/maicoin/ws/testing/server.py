@@ -32,7 +32,7 @@ from .connection import ReceivedRequest, SimConnection
 from .faults import Faults, HandshakeRefusal
 from .frames import INVALID_ACTION, INVALID_JSON, RequestError
 from .market import Market
-from .private import Account, PrivateEvent
+from .private import Account, PrivateEvent, reordered
 from .topics import Refusal, Topic, parse_topics
 
 logger = logging.getLogger("maicoin.ws.testing")
@@ -558,18 +558,8 @@ class MaxSimulator:
         for connection in self.connections:
             if connection.api_key == api_key:
                 wanted = [event for event in events if event.wanted_by(connection.filters)]
-                for event in self._reordered(wanted):
+                for event in reordered(wanted, self._reorder_rng, self.reorder_private):
                     connection.send_frame(frames.user(event.event, event.key, event.value, now))
-
-    def _reordered(self, events: list[PrivateEvent]) -> list[PrivateEvent]:
-        """The events of one change, some updates held back behind the rest (stale when
-        they arrive), by ``reorder_private``."""
-        if not self.reorder_private or len(events) < 2:
-            return events
-        rng, probability = self._reorder_rng, self.reorder_private
-        late = [not e.is_snapshot and rng.random() < probability for e in events]
-        on_time = [event for event, held in zip(events, late, strict=True) if not held]
-        return on_time + [event for event, held in zip(events, late, strict=True) if held]
 
     # -- waiting ----------------------------------------------------------------------------
 
