@@ -5,6 +5,10 @@ equal the simulator's truth (run on both twins: normally and with MAICOIN_WS_NO_
 from __future__ import annotations
 
 import random
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -26,6 +30,7 @@ EVERY_WALLET_FILTER = [
     "mwallet_fast_trade_update",
     "mwallet_account",
 ]
+README = Path(__file__).resolve().parents[1] / "README.md"
 SNAPSHOT_TRADES = 20  # what a trade snapshot carries: the newest the stream can always have
 
 
@@ -209,3 +214,25 @@ async def test_the_caches_are_unsynced_from_a_drop_until_their_snapshots() -> No
     assert all(synced for _, synced, _ in seen[orders_at:])
     assert all(not synced for _, _, synced in seen[:balances_at])
     assert all(synced for _, _, synced in seen[balances_at:])
+
+
+def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
+    section = README.read_text(encoding="utf-8").split("\n## Trading state\n", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section.split("\n## ", 1)[0], flags=re.S)
+    assert code is not None
+    script = tmp_path / "trading_state.py"
+    script.write_text(code[1], encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "synced True True True",
+        "order wait 0: open",
+        "order wait 0.001000: open",
+        "order cancel 0.001000: gone",
+        "usdt available 999944.11100000 locked 5.88000000",
+        "trade bid 0.001000 @ 50000.00 fee 0.00000150",
+        "trade bid 0.000100 @ 60000.00 fee 0.00000015",
+        "1 open spot orders, 0 M-Wallet",
+    ]
