@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from streamkit import FAST_RECONNECT, eventually, running
+import pytest
+from streamkit import FAST_RECONNECT, TRANSPORTS, eventually, running, use_transport
 
 from maicoin.ws import Response, Stream
 from maicoin.ws._frames import frame_path
@@ -114,7 +115,11 @@ def assert_equals_truth(stream: Stream, sim: MaxSimulator) -> None:
             assert wire(held) == expected
 
 
-async def test_the_account_equals_the_truth_after_random_trading_and_drops() -> None:
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_the_account_equals_the_truth_after_random_trading_and_drops(
+    transport: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_transport(transport, monkeypatch)
     seed = 3
     rng = random.Random(seed)
     private: list[Response] = []

@@ -68,7 +68,8 @@ WebSocketContext: TypeAlias = AbstractAsyncContextManager[WebSocketConnection]
 
 
 class Stream:
-    """A MAX WebSocket stream: subscriptions, auth, handlers, reconnects and order books.
+    """A MAX WebSocket stream: subscriptions, auth, handlers, reconnects, order books and the
+    account (open orders, balances and own trades, spot and M-Wallet).
 
     Nothing connects until ``run()``, ``arun()``, ``async with`` or ``async for``. Every
     parameter is optional and keyword-only except the two credentials:
