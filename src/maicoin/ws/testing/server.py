@@ -55,8 +55,10 @@ class MaxSimulator:
     authenticated connections. The market evolution is a function of ``seed`` and the number
     of steps only. Every ``update_interval`` seconds each market takes one step (None: only
     when ``step()`` is called). ``clock`` (Unix seconds) drives ``T``, the nonce window and
-    candle boundaries. ``private_every``/``pool_quota_every``: steps between simulated fills
-    for each authenticated key and between pool quota changes (None: never). ``history``:
+    candle boundaries. ``private_every``/``pool_quota_every``: steps between simulated
+    trading changes for each authenticated key (one ``simulate_trading`` change: an order
+    rested, filled in part or in full, or cancelled, in either wallet) and between pool
+    quota changes (None: never). ``history``:
     how many past update ids per market ``true_book(market, update_id)`` can rebuild.
 
     Errors: E-1004 invalid action, E-1005 invalid JSON (or not an object), E-1006 nonce more
@@ -87,11 +89,6 @@ class MaxSimulator:
       None: never.
     - ``compression``: permessage-deflate (``server_no_context_takeover;
       client_no_context_takeover``) when the client offers it, plain frames otherwise.
-
-    One switch goes beyond what was probed: ``reorder_private`` (default 0) is the
-    probability that a private update frame is held back and sent after the rest of the
-    frames one change causes (seeded), so a client sees an order's ``wait`` after its
-    ``done`` or a balance after a newer one, stale by ``updated_at``.
     - ``app_ping``: ``{"action": "ping", "id": x}`` is answered ``{"e": "pong", "i": x, "T"}``
       (False: E-1004, as for any unknown action).
     - ``live_errors``: every error frame carries ``i`` (``""`` when the request had none) and
@@ -102,6 +99,11 @@ class MaxSimulator:
       reply echoes only those, then one error frame with the request's id lists one reason
       per refused object, in request order (then come the snapshots). False: the documented
       style, E-1100 with a detail, and the first bad object refuses the whole request.
+
+    One switch goes beyond what was probed: ``reorder_private`` (default 0) is the
+    probability that a private update frame is held back and sent after the rest of the
+    frames one change causes (seeded), so a client sees an order's ``wait`` after its
+    ``done`` or a balance after a newer one, stale by ``updated_at``.
     """
 
     def __init__(
