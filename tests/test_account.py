@@ -326,3 +326,23 @@ def test_order_versions_read_every_timestamp_form_as_unix_ms() -> None:
     assert decoded is not None and order_version(decoded[0]) == (T0, 0, False)
     with pytest.raises(TypeError, match=r"Order\.price is not a timestamp field"):
         unix_ms_reader(Order, "price")
+
+
+def test_an_order_the_snapshot_drops_is_not_brought_back_by_a_late_update() -> None:
+    k = keeper()
+    k.apply(user("order_update", o=[order(1, tu=T0 + 5, tc=1)]))
+    k.apply(user("order_snapshot", o=[]))  # it closed while the stream was away
+    k.apply(user("order_update", o=[order(1, tu=T0 + 2)]))  # an older update, late
+    assert 1 not in k.orders and k.orders.stale_updates == 1
+
+
+def test_copies_are_plain_dicts_apart_from_the_live_caches() -> None:
+    k = keeper()
+    k.apply(user("order_update", o=[order(1)]))
+    k.apply(user("account_update", B=[balance("usdt")]))
+    orders, balances = k.orders.copy(), k.balances.copy()
+    k.apply(user("order_update", o=[order(1, "done", tu=T0 + 1)]))
+    k.apply(user("account_update", B=[balance("usdt", "1", tu=T0 + 1)]))
+    assert type(orders) is dict and list(orders) == [1] and 1 not in k.orders
+    assert balances["usdt"].available == "100.00000001"
+    assert k.balances["usdt"].available == "1"

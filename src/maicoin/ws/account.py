@@ -9,9 +9,9 @@ snapshot until the next reconnect. While unsynced it keeps the last state it kne
 Updates may arrive out of order. An order or balance update older than the one held (by
 ``updated_at``, a balance's ``balance_updated_time``) never replaces it; for two versions of
 an order with the same ``updated_at``, the one with more trades, then a closed one, is the
-newer. An order leaves the open orders when it is done, cancelled or failed, and its id is
-remembered (the last :data:`CLOSED_ORDERS_REMEMBERED`) so that a late update of it cannot
-bring it back.
+newer. An order leaves the open orders when it is done, cancelled or failed, or when a
+snapshot no longer lists it, and its id is remembered (the last
+:data:`CLOSED_ORDERS_REMEMBERED`) so that a late update of it cannot bring it back.
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ class OpenOrders(Mapping[int, Order]):
     def __repr__(self) -> str:
         return f"OpenOrders(wallet={self.wallet!r}, synced={self.synced}, open={len(self)})"
 
+    def copy(self) -> dict[int, Order]:
+        """The open orders as a new plain dict: safe to keep, and to take from another
+        thread while the stream runs (iterating the live mapping there is not)."""
+        return self._open.copy()
+
     def in_market(self, market: str) -> list[Order]:
         """The open orders of one market, oldest first."""
         orders = [order for order in self._open.values() if order.market == market]
@@ -108,8 +113,10 @@ class OpenOrders(Mapping[int, Order]):
         orders = list(orders)
         listed = {order.order_id for order in orders}
         for order_id in [order_id for order_id in self._open if order_id not in listed]:
+            # Closed while the stream was away: remembered as closed at the version held,
+            # so a late update of it cannot bring it back.
             del self._open[order_id]
-            del self._versions[order_id]
+            self._remember_closed(order_id, self._versions.pop(order_id))
         for order in orders:
             self._take(order)
         self.synced = True
@@ -130,14 +137,18 @@ class OpenOrders(Mapping[int, Order]):
         if version[2]:
             self._open.pop(order_id, None)
             self._versions.pop(order_id, None)
-            self._closed[order_id] = version
-            self._closed.move_to_end(order_id)
-            if len(self._closed) > CLOSED_ORDERS_REMEMBERED:
-                self._closed.popitem(last=False)
+            self._remember_closed(order_id, version)
         else:
             self._closed.pop(order_id, None)
             self._open[order_id] = order
             self._versions[order_id] = version
+
+    def _remember_closed(self, order_id: int, version: OrderVersion) -> None:
+        closed = self._closed
+        closed[order_id] = version
+        closed.move_to_end(order_id)
+        if len(closed) > CLOSED_ORDERS_REMEMBERED:
+            closed.popitem(last=False)
 
 
 class Balances(Mapping[str, Balance]):
@@ -165,6 +176,11 @@ class Balances(Mapping[str, Balance]):
 
     def __repr__(self) -> str:
         return f"Balances(wallet={self.wallet!r}, synced={self.synced}, currencies={len(self)})"
+
+    def copy(self) -> dict[str, Balance]:
+        """The balances as a new plain dict: safe to keep, and to take from another thread
+        while the stream runs (iterating the live mapping there is not)."""
+        return self._balances.copy()
 
     def apply_update(self, balances: Iterable[Balance]) -> None:
         """Take each balance unless the one held was updated later."""
