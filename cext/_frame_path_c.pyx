@@ -14,6 +14,7 @@ from maicoin.ws.response import Event
 from maicoin.ws._frames.rules import undecodable_frame
 
 cdef object BOOK = Channel.BOOK
+cdef object USER = Channel.USER
 cdef object ERROR = Event.ERROR
 cdef object PONG = Event.PONG
 
@@ -24,7 +25,8 @@ cdef class FramePath:
     """Count, decode, keep the book and dispatch one frame (see ``_frame_path_py.FramePath``)."""
 
     def __init__(
-        self, *, decode, stats, apply_book, dispatch, request_resync, on_control
+        self, *, decode, stats, apply_book, dispatch, request_resync, on_control,
+        apply_private=None,
     ):
         self._decode = decode
         self._stats = stats
@@ -32,6 +34,7 @@ cdef class FramePath:
         self._dispatch = dispatch
         self._request_resync = request_resync
         self._on_control = on_control
+        self._apply_private = apply_private
 
     @property
     def stats(self):
@@ -58,6 +61,8 @@ cdef class FramePath:
             resync = self._apply_book(response)
             if resync is not None:
                 self._request_resync(resync)
+        elif response.channel is USER and self._apply_private is not None:
+            self._apply_private(response)
         pending = self._dispatch(response)
         event = response.event
         if event is ERROR or event is PONG:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .account import Balances, OpenOrders, OwnTrades
 from .balance import Balance
 from .book import BookResync
 from .channel import Channel
@@ -33,6 +34,7 @@ __all__ = [
     "Action",
     "AuthenticationError",
     "Balance",
+    "Balances",
     "BookResync",
     "Channel",
     "Event",
@@ -45,9 +47,11 @@ __all__ = [
     "MWalletIndexPrice",
     "MarketStatus",
     "MaxWSError",
+    "OpenOrders",
     "Order",
     "OrderState",
     "OrderType",
+    "OwnTrades",
     "PoolQuota",
     "ReconnectPolicy",
     "Request",

@@ -69,6 +69,7 @@ __all__ = [
     "WireModel",
     "as_validation_error",
     "mask",
+    "unix_ms_reader",
 ]
 
 _ENUM_LOOKUP = enum.Enum.__new__.__code__
@@ -200,6 +201,24 @@ class _TimestampAttribute:
 
     def __set__(self, model: object, value: object) -> None:
         self._set(model, value)
+
+    def unix_ms(self, model: object) -> int | None:
+        """The timestamp as ``int`` Unix ms (None when unset), without building a datetime."""
+        value = self._get(model, None)
+        if type(value) is int or value is None:
+            return value
+        if isinstance(value, datetime):
+            return round(value.timestamp() * 1000)
+        return int(value)
+
+
+def unix_ms_reader(model: type, name: str) -> Callable[[Any], int | None]:
+    """A reader of the timestamp field ``name`` of ``model`` as ``int`` Unix ms (None when
+    unset): the comparison a cache needs, at a fraction of the ``datetime`` attribute's cost."""
+    attribute = model.__dict__.get(name)
+    if not isinstance(attribute, _TimestampAttribute):
+        raise TypeError(f"{model.__name__}.{name} is not a timestamp field")
+    return attribute.unix_ms
 
 
 def _marker(annotation: object, kind: type[_T]) -> _T | None:

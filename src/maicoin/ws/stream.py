@@ -22,10 +22,12 @@ from ._client.registry import SubscriptionRegistry, merged_filters, subscription
 from ._client.replay import drop_subscriptions, sub_requests
 from ._client.session import LifecycleCallback, Session
 from ._event_loop import NO_UVLOOP_ENV, loop_factory
+from ._frames.account import AccountKeeper
 from ._frames.book import BookKeeper, OrderBook
 from ._frames.dispatch import Dispatcher
 from ._frames.rules import BookResync, checked_dispatch_mode, checked_task_limit
 from ._io.connect import ConnectFactory, checked_uri, default_connect
+from .account import Balances, OpenOrders, OwnTrades
 from .channel import auth_filter_for
 from .errors import SubscriptionError
 from .filter import Filter
@@ -66,7 +68,8 @@ WebSocketContext: TypeAlias = AbstractAsyncContextManager[WebSocketConnection]
 
 
 class Stream:
-    """A MAX WebSocket stream: subscriptions, auth, handlers, reconnects and order books.
+    """A MAX WebSocket stream: subscriptions, auth, handlers, reconnects, order books and the
+    account (open orders, balances and own trades, spot and M-Wallet).
 
     Nothing connects until ``run()``, ``arun()``, ``async with`` or ``async for``. Every
     parameter is optional and keyword-only except the two credentials:
@@ -202,7 +205,8 @@ class Stream:
         self.on_book_resync = on_book_resync
         self.on_subscription_error = on_subscription_error
         self._books = BookKeeper(self._stats)
-        self._session = Session(self, self._stats, self._subscriptions, self._books)
+        self._account = AccountKeeper(self._stats)
+        self._session = Session(self, self._stats, self._subscriptions, self._books, self._account)
         self._run_task: asyncio.Task[None] | None = None
         self._running = False
         self._finished: asyncio.Event | None = None
@@ -251,6 +255,37 @@ class Stream:
     def books(self) -> Mapping[str, OrderBook]:
         """The local order book of every subscribed ``book`` market, by market."""
         return self._books.books
+
+    @property
+    def orders(self) -> OpenOrders:
+        """The spot wallet's open orders, by order id (``order_snapshot``/``order_update``)."""
+        return self._account.orders
+
+    @property
+    def mwallet_orders(self) -> OpenOrders:
+        """The M-Wallet's open orders, by order id (``mwallet_order_*`` events)."""
+        return self._account.mwallet_orders
+
+    @property
+    def balances(self) -> Balances:
+        """The spot wallet's balances, by currency (``account_snapshot``/``account_update``)."""
+        return self._account.balances
+
+    @property
+    def mwallet_balances(self) -> Balances:
+        """The M-Wallet's balances, by currency (``mwallet_account_*`` events)."""
+        return self._account.mwallet_balances
+
+    @property
+    def trades(self) -> OwnTrades:
+        """The spot wallet's recent own trades: ``stream.trades(market=None, limit=None)``
+        lists them newest first; ``stream.trades.synced`` says whether its snapshot came."""
+        return self._account.trades
+
+    @property
+    def mwallet_trades(self) -> OwnTrades:
+        """The M-Wallet's recent own trades (``mwallet_*trade*`` events), as ``trades``."""
+        return self._account.mwallet_trades
 
     @property
     def subscriptions(self) -> list[Subscription]:

@@ -2,9 +2,10 @@
 
 ``Session`` owns what a ``Stream`` needs while it runs and users never touch: the decoder,
 the live connection and its outbox of requests, the reaction to the exchange's ``error``
-frames and to book resyncs, and the reconnect loop with its backoff. It reads the stream's
-public settings (``StreamSettings``) afresh on every connection, so a user who changes one
-between connections is heard.
+frames and to book resyncs, the invalidation of the books on every new connection and of
+the account caches when one ends, and the reconnect loop with its backoff. It reads the
+stream's public settings (``StreamSettings``) afresh on every connection, so a user who
+changes one between connections is heard.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
+from .._frames.account import AccountKeeper
 from .._frames.book import BookKeeper
 from .._frames.decode import make_decoder
 from .._frames.dispatch import Dispatcher
@@ -74,11 +76,13 @@ class Session:
         stats: StreamStats,
         subscriptions: SubscriptionRegistry,
         books: BookKeeper,
+        account: AccountKeeper,
     ) -> None:
         self._settings = settings
         self._stats = stats
         self._subscriptions = subscriptions
         self._books = books
+        self._account = account
         self._decode = make_decoder()
         self._connection: Any = None
         self._outbox: asyncio.Queue[Request] | None = None
@@ -281,6 +285,7 @@ class Session:
             dispatch=dispatcher.dispatch,
             request_resync=self._resync,
             on_control=self._on_control,
+            apply_private=self._account.apply,
         )
 
     async def _connection_lifetime(self, dispatcher: Dispatcher) -> None:
@@ -315,6 +320,8 @@ class Session:
             finally:
                 self._connection = None
                 self._outbox = None
+                # What the account caches hold stops being live with the connection.
+                self._account.invalidate_all()
                 self._fail_pings()
                 if writer is not None:
                     writer.cancel()

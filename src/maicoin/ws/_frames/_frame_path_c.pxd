@@ -7,5 +7,6 @@ cdef class FramePath:
     cdef object _dispatch
     cdef object _request_resync
     cdef object _on_control
+    cdef object _apply_private
 
     cpdef object feed(self, object frame)

@@ -16,6 +16,7 @@ class FramePath:
         dispatch: Callable[[Response], Awaitable[Any] | None],
         request_resync: Callable[[Any], None],
         on_control: Callable[[Response], None],
+        apply_private: Callable[[Response], None] | None = None,
     ) -> None: ...
     @property
     def stats(self) -> Any: ...

@@ -19,6 +19,7 @@ from .rules import undecodable_frame
 __all__ = ["FramePath"]
 
 _BOOK: Final = Channel.BOOK
+_USER: Final = Channel.USER
 _ERROR: Final = Event.ERROR
 _PONG: Final = Event.PONG
 
@@ -31,12 +32,15 @@ class FramePath:
     one on which ``decode`` raises anything else, is counted in ``stats.decode_errors``,
     logged and skipped (``rules.undecodable_frame``), and the connection goes on.
     ``apply_book(response)`` gets every ``book`` frame and may return a resync request for
-    ``request_resync``. ``on_control`` sees every ``error`` and ``pong`` frame after its
-    handlers and may raise to end the connection.
+    ``request_resync``. ``apply_private(response)`` (when given) gets every ``user`` frame
+    before its handlers, so they see the account caches with it applied. ``on_control``
+    sees every ``error`` and ``pong`` frame after its handlers and may raise to end the
+    connection.
     """
 
     __slots__ = (
         "_apply_book",
+        "_apply_private",
         "_decode",
         "_dispatch",
         "_on_control",
@@ -53,6 +57,7 @@ class FramePath:
         dispatch: Callable[[Response], Awaitable[Any] | None],
         request_resync: Callable[[Any], None],
         on_control: Callable[[Response], None],
+        apply_private: Callable[[Response], None] | None = None,
     ) -> None:
         self._decode = decode
         self._stats = stats
@@ -60,6 +65,7 @@ class FramePath:
         self._dispatch = dispatch
         self._request_resync = request_resync
         self._on_control = on_control
+        self._apply_private = apply_private
 
     @property
     def stats(self) -> Any:
@@ -83,6 +89,8 @@ class FramePath:
             resync = self._apply_book(response)
             if resync is not None:
                 self._request_resync(resync)
+        elif response.channel is _USER and self._apply_private is not None:
+            self._apply_private(response)
         pending = self._dispatch(response)
         event = response.event
         if event is _ERROR or event is _PONG:

@@ -7,6 +7,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from .market import Market
@@ -51,6 +52,11 @@ EVENT_FILTERS: dict[str, frozenset[str]] = {
 }
 
 RECENT_PRIVATE_TRADES = 20
+"""Trades of a wallet its ``trade_snapshot`` carries (the newest)."""
+TRADE_HISTORY = 10_000
+"""Trades of a wallet the simulator remembers as the truth (the newest)."""
+MAX_RESTING_ORDERS = 8
+"""Resting orders per wallet beyond which simulated activity places no more."""
 _FEE_RATE = Decimal("0.0015")
 _AMOUNT = Decimal("0.00000001")
 _STARTING_BALANCE = {"btc": "10", "eth": "100", "usdt": "1000000", "usdc": "1000000"}
@@ -69,34 +75,46 @@ class PrivateEvent:
     def wanted_by(self, filters: frozenset[str]) -> bool:
         return not EVENT_FILTERS[self.event].isdisjoint(filters)
 
+    @property
+    def is_snapshot(self) -> bool:
+        return self.event.endswith("_snapshot")
+
 
 @dataclass(slots=True)
 class _Wallet:
-    """Balances, orders and recent trades of one wallet (spot or M-Wallet)."""
+    """Balances, orders and trades of one wallet (spot or M-Wallet)."""
 
     prefix: str  # "" for spot, "mwallet_" for M-Wallet
     balances: dict[str, list[Decimal]]  # currency -> [available, locked]
+    balance_times: dict[str, int]  # currency -> TU of its last change
     orders: dict[int, dict[str, Any]]
-    trades: deque[dict[str, Any]]
+    trades: deque[dict[str, Any]]  # newest first
 
 
 class Account:
-    """The simulated wallets of one API key; every change returns the events it causes."""
+    """The simulated wallets of one API key; every change returns the events it causes.
+
+    Every change is stamped with its own ``TU``, later than the last one (and never before
+    the clock), so the versions of an order or a balance are ordered as on the exchange,
+    even when a ``ManualClock`` stands still.
+    """
 
     def __init__(self, api_key: str, markets: Mapping[str, Market], *, seed: int, now_ms: int):
         self._markets = markets
         self._rng = random.Random(f"{seed}:account:{api_key}")
         self._next_id = 10_000_000 + self._rng.randrange(1_000_000)
+        self._stamped = now_ms - 1
         currencies = sorted({c for m in markets.values() for c in (m.spec.base, m.spec.quote)})
         spot = {
             c: [Decimal(_STARTING_BALANCE.get(c, _DEFAULT_BALANCE)), Decimal(0)] for c in currencies
         }
         margin = {c: [Decimal(0), Decimal(0)] for c in currencies}
         margin["usdt"] = [Decimal("10000"), Decimal(0)]
-        self._spot = _Wallet("", spot, {}, deque(maxlen=RECENT_PRIVATE_TRADES))
-        self._margin = _Wallet("mwallet_", margin, {}, deque(maxlen=RECENT_PRIVATE_TRADES))
+        self._spot = _Wallet("", spot, dict.fromkeys(spot, now_ms), {}, deque(maxlen=TRADE_HISTORY))
+        self._margin = _Wallet(
+            "mwallet_", margin, dict.fromkeys(margin, now_ms), {}, deque(maxlen=TRADE_HISTORY)
+        )
         self._borrowings: dict[str, list[Decimal]] = {"usdt": [Decimal("1000"), Decimal("0.5")]}
-        self._updated_ms = now_ms
         first = next(iter(markets.values()))
         resting_price = first.last_price() * 98 // 100
         self.place_order(
@@ -112,19 +130,33 @@ class Account:
             volume = str(first.spec.minimal_base_amount)
             self.place_order(first.spec.name, side, price, volume, fill=True, now_ms=now_ms)
 
-    # -- snapshots --------------------------------------------------------------------------
+    # -- snapshots and the truth ------------------------------------------------------------
 
     def snapshots(self, filters: frozenset[str], now_ms: int) -> list[PrivateEvent]:
         """The snapshot events sent right after ``authenticated``, for these filters."""
         events: list[PrivateEvent] = []
         for wallet in (self._spot, self._margin):
             p = wallet.prefix
-            events.append(PrivateEvent(f"{p}order_snapshot", "o", list(wallet.orders.values())))
-            events.append(PrivateEvent(f"{p}trade_snapshot", "t", list(wallet.trades)))
+            recent = list(islice(wallet.trades, RECENT_PRIVATE_TRADES))
+            events.append(PrivateEvent(f"{p}order_snapshot", "o", self._orders(wallet)))
+            events.append(PrivateEvent(f"{p}trade_snapshot", "t", recent))
             events.append(PrivateEvent(f"{p}account_snapshot", "B", self._balances(wallet)))
         events.append(PrivateEvent("ad_ratio_snapshot", "ad", self._ad_ratio(now_ms)))
         events.append(PrivateEvent("borrowing_snapshot", "db", self._debts(now_ms)))
         return [event for event in events if event.wanted_by(filters)]
+
+    def open_orders(self, *, m_wallet: bool = False) -> list[dict[str, Any]]:
+        """The resting orders of one wallet, as wire ``o`` objects, oldest first."""
+        return self._orders(self._wallet(m_wallet))
+
+    def balances(self, *, m_wallet: bool = False) -> dict[str, dict[str, Any]]:
+        """Every balance of one wallet, as wire ``B`` objects by currency."""
+        return {entry["cu"]: entry for entry in self._balances(self._wallet(m_wallet))}
+
+    def trades(self, *, m_wallet: bool = False) -> list[dict[str, Any]]:
+        """The trades of one wallet (the newest ``TRADE_HISTORY``), as wire ``t`` objects,
+        newest first."""
+        return [dict(trade) for trade in self._wallet(m_wallet).trades]
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -147,7 +179,7 @@ class Account:
         side = _SIDES[side]
         price_d = _positive(price, "price", spec.price_decimals)
         volume_d = _positive(volume, "volume", spec.volume_decimals)
-        wallet = self._margin if m_wallet else self._spot
+        wallet = self._wallet(m_wallet)
         locked_currency = spec.quote if side == "bid" else spec.base
         locked = price_d * volume_d if side == "bid" else volume_d
         balance = wallet.balances[locked_currency]
@@ -155,9 +187,10 @@ class Account:
             raise ValueError(
                 f"insufficient {locked_currency}: order needs {locked}, available {balance[0]}"
             )
-        self._updated_ms = now_ms
+        stamp = self._stamp(now_ms)
         balance[0] -= locked
         balance[1] += locked
+        wallet.balance_times[locked_currency] = stamp
         order_id = self._new_id()
         order = {
             "i": order_id,
@@ -172,8 +205,8 @@ class Account:
             "S": "wait",
             "M": market,
             "tc": 0,
-            "T": now_ms,
-            "TU": now_ms,
+            "T": stamp,
+            "TU": stamp,
             "gi": None,
             "ci": client_order_id,
         }
@@ -184,92 +217,155 @@ class Account:
             PrivateEvent(f"{p}account_update", "B", self._balances(wallet, [locked_currency])),
         ]
         if fill:
-            events += self._fill(
-                wallet, order, price=price_d, volume=volume_d, locked=locked, now_ms=now_ms
-            )
+            events += self._fill(wallet, order, volume_d, now_ms)
         return order_id, events
+
+    def fill_order(
+        self, order_id: int, volume: str | None = None, *, now_ms: int
+    ) -> list[PrivateEvent]:
+        """Fill a resting order, in part (``volume``) or in full (None): a trade with its fee,
+        the order's update (done when nothing remains) and the balances it moved."""
+        wallet, order = self._resting(order_id)
+        remaining = Decimal(order["rv"])
+        if volume is None:
+            filled = remaining
+        else:
+            decimals = self._market(order["M"]).spec.volume_decimals
+            filled = _positive(volume, "volume", decimals)
+            if filled > remaining:
+                raise ValueError(
+                    f"volume {volume!r} exceeds the {order['rv']} remaining of order {order_id}"
+                )
+        return self._fill(wallet, order, filled, now_ms)
 
     def cancel_order(self, order_id: int, now_ms: int) -> list[PrivateEvent]:
         """Cancel a resting order; raise ``ValueError`` when it is unknown or already done."""
-        for wallet in (self._spot, self._margin):
-            order = wallet.orders.pop(order_id, None)
-            if order is not None:
-                break
-        else:
-            raise ValueError(f"no open order with id {order_id!r}")
+        wallet, order = self._resting(order_id)
+        del wallet.orders[order_id]
         spec = self._market(order["M"]).spec
         remaining = Decimal(order["rv"])
         currency = spec.quote if order["sd"] == "bid" else spec.base
         unlocked = remaining * Decimal(order["p"]) if order["sd"] == "bid" else remaining
+        stamp = self._stamp(now_ms)
         balance = wallet.balances[currency]
         balance[0] += unlocked
         balance[1] -= unlocked
-        self._updated_ms = now_ms
-        order.update(S="cancel", TU=now_ms)
+        wallet.balance_times[currency] = stamp
+        order.update(S="cancel", TU=stamp)
         p = wallet.prefix
         return [
-            PrivateEvent(f"{p}order_update", "o", [order]),
+            PrivateEvent(f"{p}order_update", "o", [dict(order)]),
             PrivateEvent(f"{p}account_update", "B", self._balances(wallet, [currency])),
         ]
 
-    def open_orders(self, *, m_wallet: bool = False) -> list[dict[str, Any]]:
-        """The resting orders of one wallet, as wire ``o`` objects."""
-        wallet = self._margin if m_wallet else self._spot
-        return [dict(order) for order in wallet.orders.values()]
-
     def simulate_activity(self, now_ms: int) -> list[PrivateEvent]:
-        """One random filled order (spot, or M-Wallet on a supported market) near the market."""
+        """One random step of a trader's day, in either wallet: rest an order away from the
+        market, fill a resting one in part or in full, cancel one, or take the market."""
         rng = self._rng
-        market = self._markets[rng.choice(sorted(self._markets))]
-        spec = market.spec
-        m_wallet = spec.mwallet_supported and spec.quote == "usdt" and rng.random() < 0.3
-        side = rng.choice(("bid", "ask"))
-        wallet = self._margin if m_wallet else self._spot
-        if side == "ask" and wallet.balances[spec.base][0] < Decimal(
-            str(spec.minimal_base_amount * 3)
-        ):
-            side = "bid"
-        price = market.format_price(market.last_price())
-        volume = str(Decimal(str(spec.minimal_base_amount)) * rng.randint(1, 3))
+        m_wallet = rng.random() < 0.3
+        wallet = self._wallet(m_wallet)
+        resting = sorted(wallet.orders)
+        roll = rng.random()
         try:
-            return self.place_order(
-                spec.name, side, price, volume, m_wallet=m_wallet, fill=True, now_ms=now_ms
-            )[1]
+            if resting and roll < 0.25:
+                order = wallet.orders[rng.choice(resting)]
+                return self.fill_order(order["i"], self._part_of(order), now_ms=now_ms)
+            if resting and roll < 0.4:
+                return self.fill_order(rng.choice(resting), now_ms=now_ms)
+            if resting and roll < 0.55:
+                return self.cancel_order(rng.choice(resting), now_ms)
+            return self._new_order(
+                wallet,
+                m_wallet,
+                rest=len(resting) < MAX_RESTING_ORDERS and roll < 0.85,
+                now_ms=now_ms,
+            )
         except ValueError:  # the wallet ran dry: skip this round
             return []
 
     # -- internals --------------------------------------------------------------------------
 
-    def _fill(
-        self,
-        wallet: _Wallet,
-        order: dict[str, Any],
-        *,
-        price: Decimal,
-        volume: Decimal,
-        locked: Decimal,
-        now_ms: int,
+    def _new_order(
+        self, wallet: _Wallet, m_wallet: bool, *, rest: bool, now_ms: int
     ) -> list[PrivateEvent]:
+        """A resting order 1-5 % away from the market, or one filled at the market."""
+        rng = self._rng
+        names = sorted(
+            name
+            for name, market in self._markets.items()
+            if not m_wallet or (market.spec.mwallet_supported and market.spec.quote == "usdt")
+        )
+        if not names:
+            return []
+        market = self._markets[rng.choice(names)]
+        spec = market.spec
+        side = rng.choice(("bid", "ask"))
+        minimum = Decimal(str(spec.minimal_base_amount))
+        if side == "ask" and wallet.balances[spec.base][0] < minimum * 5:
+            side = "bid"
+        last = market.last_price()
+        if rest:
+            away = rng.randint(1, 5)
+            last = last * (100 - away) // 100 if side == "bid" else last * (100 + away) // 100
+        volume = minimum * rng.randint(1, 5)
+        return self.place_order(
+            spec.name,
+            side,
+            market.format_price(last),
+            f"{volume:f}",
+            m_wallet=m_wallet,
+            fill=not rest,
+            now_ms=now_ms,
+        )[1]
+
+    def _part_of(self, order: dict[str, Any]) -> str | None:
+        """A volume that fills part of a resting order (None when it is at its minimum)."""
         spec = self._market(order["M"]).spec
-        bought, paid = (spec.base, spec.quote) if order["sd"] == "bid" else (spec.quote, spec.base)
-        received = volume if order["sd"] == "bid" else price * volume
+        minimum = Decimal(str(spec.minimal_base_amount))
+        steps = int(Decimal(order["rv"]) / minimum)
+        if steps < 2:
+            return None
+        return f"{minimum * self._rng.randint(1, steps - 1):f}"
+
+    def _fill(
+        self, wallet: _Wallet, order: dict[str, Any], volume: Decimal, now_ms: int
+    ) -> list[PrivateEvent]:
+        """Fill ``volume`` of an order at its price (a maker fill)."""
+        spec = self._market(order["M"]).spec
+        price = Decimal(order["p"])
+        bid = order["sd"] == "bid"
+        bought, paid = (spec.base, spec.quote) if bid else (spec.quote, spec.base)
+        received = volume if bid else price * volume
         fee = (received * _FEE_RATE).quantize(_AMOUNT)
-        wallet.balances[paid][1] -= locked
+        stamp = self._stamp(now_ms)
+        wallet.balances[paid][1] -= price * volume if bid else volume
         wallet.balances[bought][0] += received - fee
-        del wallet.orders[order["i"]]
-        order.update(S="done", ap=order["p"], rv="0", ev=order["v"], tc=1, TU=now_ms)
+        wallet.balance_times[paid] = wallet.balance_times[bought] = stamp
+        decimals = spec.volume_decimals
+        remaining = Decimal(order["rv"]) - volume
+        executed = Decimal(order["ev"]) + volume
+        order.update(
+            ap=order["p"],
+            rv=f"{remaining:.{decimals}f}",
+            ev=f"{executed:.{decimals}f}",
+            tc=order["tc"] + 1,
+            TU=stamp,
+        )
+        if remaining == 0:
+            order["S"] = "done"
+            del wallet.orders[order["i"]]
         trade = {
             "i": self._new_id(),
             "M": order["M"],
             "sd": order["sd"],
             "p": order["p"],
-            "v": order["v"],
+            "v": f"{volume:.{decimals}f}",
             "f": f"{fee:f}",
             "fc": bought,
             "fd": False,
             "fn": f"{(price * volume).quantize(_AMOUNT):f}",
-            "T": now_ms,
-            "TU": now_ms,
+            "T": stamp,
+            "TU": stamp,
             "m": True,
             "oi": order["i"],
         }
@@ -277,9 +373,10 @@ class Account:
         fast = {k: v for k, v in trade.items() if k not in ("f", "fc", "fd")}
         p = wallet.prefix
         events = [
-            PrivateEvent(f"{p}trade_update", "t", [trade]),
+            # The fast one first: it is sent before the fees are known.
             PrivateEvent(f"{p}fast_trade_update", "t", [fast]),
-            PrivateEvent(f"{p}order_update", "o", [order]),
+            PrivateEvent(f"{p}trade_update", "t", [dict(trade)]),
+            PrivateEvent(f"{p}order_update", "o", [dict(order)]),
             PrivateEvent(f"{p}account_update", "B", self._balances(wallet, [paid, bought])),
         ]
         if wallet is self._margin:
@@ -289,6 +386,9 @@ class Account:
             events.append(PrivateEvent("borrowing_update", "db", self._debts(now_ms)))
         return events
 
+    def _orders(self, wallet: _Wallet) -> list[dict[str, Any]]:
+        return [dict(order) for order in wallet.orders.values()]
+
     def _balances(self, wallet: _Wallet, only: list[str] | None = None) -> list[dict[str, Any]]:
         currencies = sorted(wallet.balances) if only is None else only
         return [
@@ -297,7 +397,7 @@ class Account:
                 "av": f"{wallet.balances[cu][0].quantize(_AMOUNT):f}",
                 "l": f"{wallet.balances[cu][1].quantize(_AMOUNT):f}",
                 "stk": None,
-                "TU": self._updated_ms,
+                "TU": wallet.balance_times[cu],
             }
             for cu in currencies
         ]
@@ -347,6 +447,33 @@ class Account:
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id
+
+    def _stamp(self, now_ms: int) -> int:
+        """The ``TU`` of a new change: the clock, or 1 ms after the last change if later."""
+        self._stamped = max(self._stamped + 1, now_ms)
+        return self._stamped
+
+    def _wallet(self, m_wallet: bool) -> _Wallet:
+        return self._margin if m_wallet else self._spot
+
+    def _resting(self, order_id: int) -> tuple[_Wallet, dict[str, Any]]:
+        for wallet in (self._spot, self._margin):
+            order = wallet.orders.get(order_id)
+            if order is not None:
+                return wallet, order
+        raise ValueError(f"no open order with id {order_id!r}")
+
+
+def reordered(
+    events: list[PrivateEvent], rng: random.Random, probability: float
+) -> list[PrivateEvent]:
+    """The events of one change as a connection gets them: each update is held back behind
+    the rest with ``probability`` (so it arrives stale), snapshots never."""
+    if not probability or len(events) < 2:
+        return events
+    late = [not event.is_snapshot and rng.random() < probability for event in events]
+    on_time = [event for event, held in zip(events, late, strict=True) if not held]
+    return on_time + [event for event, held in zip(events, late, strict=True) if held]
 
 
 def _positive(value: str, name: str, decimals: int) -> Decimal:

@@ -32,7 +32,7 @@ from .connection import ReceivedRequest, SimConnection
 from .faults import Faults, HandshakeRefusal
 from .frames import INVALID_ACTION, INVALID_JSON, RequestError
 from .market import Market
-from .private import Account, PrivateEvent
+from .private import Account, PrivateEvent, reordered
 from .topics import Refusal, Topic, parse_topics
 
 logger = logging.getLogger("maicoin.ws.testing")
@@ -55,8 +55,10 @@ class MaxSimulator:
     authenticated connections. The market evolution is a function of ``seed`` and the number
     of steps only. Every ``update_interval`` seconds each market takes one step (None: only
     when ``step()`` is called). ``clock`` (Unix seconds) drives ``T``, the nonce window and
-    candle boundaries. ``private_every``/``pool_quota_every``: steps between simulated fills
-    for each authenticated key and between pool quota changes (None: never). ``history``:
+    candle boundaries. ``private_every``/``pool_quota_every``: steps between simulated
+    trading changes for each authenticated key (one ``simulate_trading`` change: an order
+    rested, filled in part or in full, or cancelled, in either wallet) and between pool
+    quota changes (None: never). ``history``:
     how many past update ids per market ``true_book(market, update_id)`` can rebuild.
 
     Errors: E-1004 invalid action, E-1005 invalid JSON (or not an object), E-1006 nonce more
@@ -97,6 +99,11 @@ class MaxSimulator:
       reply echoes only those, then one error frame with the request's id lists one reason
       per refused object, in request order (then come the snapshots). False: the documented
       style, E-1100 with a detail, and the first bad object refuses the whole request.
+
+    One switch goes beyond what was probed: ``reorder_private`` (default 0) is the
+    probability that a private update frame is held back and sent after the rest of the
+    frames one change causes (seeded), so a client sees an order's ``wait`` after its
+    ``done`` or a balance after a newer one, stale by ``updated_at``.
     """
 
     def __init__(
@@ -124,6 +131,7 @@ class MaxSimulator:
         race_probability: float = 2 / 3,
         race_markets: tuple[int, int] = (3, 5),
         compression: bool = True,
+        reorder_private: float = 0.0,
     ) -> None:
         names = list(markets)
         if not names:
@@ -143,6 +151,7 @@ class MaxSimulator:
         for name, probability in (
             ("respell_prices", respell_prices),
             ("race_probability", race_probability),
+            ("reorder_private", reorder_private),
         ):
             if not 0.0 <= probability <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {probability!r}")
@@ -181,6 +190,9 @@ class MaxSimulator:
         self.race_markets = (low, high)
         self._race_rng = random.Random(f"{seed}:races")
         self.compression = compression
+        self.reorder_private = reorder_private
+        """The probability that a private update is held back behind the rest of its batch."""
+        self._reorder_rng = random.Random(f"{seed}:reorder_private")
         start_ms = self._now_ms()
         self.markets: dict[str, Market] = {
             name: Market(market_spec(name), seed=seed, now_ms=start_ms, history=history)
@@ -491,7 +503,7 @@ class MaxSimulator:
         """Place a limit order for ``api_key`` and send the private events it causes.
 
         Sends ``order_update`` (wait) and ``account_update``; when ``fill``, then a trade
-        (``trade_update``/``fast_trade_update``), ``order_update`` (done), ``account_update``,
+        (``fast_trade_update``/``trade_update``), ``order_update`` (done), ``account_update``,
         and for M-Wallet orders (``m_wallet=True``, ``mwallet_*`` events) ``ad_ratio_update``
         and ``borrowing_update``. Returns the order id.
         """
@@ -509,17 +521,47 @@ class MaxSimulator:
         self._deliver_private(api_key, events, now)
         return order_id
 
+    def simulate_trading(self, api_key: str, count: int = 1) -> None:
+        """Make ``count`` random changes to the wallets of ``api_key`` (what
+        ``private_every`` does for authenticated keys), sending their events."""
+        account = self.account(api_key)
+        for _ in range(count):
+            now = self._now_ms()
+            self._deliver_private(api_key, account.simulate_activity(now), now)
+
+    def fill_order(self, api_key: str, order_id: int, volume: str | None = None) -> None:
+        """Fill a resting order of ``api_key`` in part (``volume``) or in full (None): sends
+        the trade (``fast_trade_update``/``trade_update``), ``order_update`` and
+        ``account_update`` (``mwallet_*`` for an M-Wallet order)."""
+        now = self._now_ms()
+        events = self.account(api_key).fill_order(order_id, volume, now_ms=now)
+        self._deliver_private(api_key, events, now)
+
     def cancel_order(self, api_key: str, order_id: int) -> None:
         """Cancel a resting order of ``api_key``: sends ``order_update`` and ``account_update``."""
         now = self._now_ms()
         self._deliver_private(api_key, self.account(api_key).cancel_order(order_id, now), now)
 
+    def open_orders(self, api_key: str, *, m_wallet: bool = False) -> list[dict[str, Any]]:
+        """The truth: the resting orders of one wallet of ``api_key`` (wire ``o`` objects)."""
+        return self.account(api_key).open_orders(m_wallet=m_wallet)
+
+    def balances(self, api_key: str, *, m_wallet: bool = False) -> dict[str, dict[str, Any]]:
+        """The truth: the balances of one wallet of ``api_key`` (wire ``B`` objects by
+        currency)."""
+        return self.account(api_key).balances(m_wallet=m_wallet)
+
+    def trades(self, api_key: str, *, m_wallet: bool = False) -> list[dict[str, Any]]:
+        """The truth: the trades of one wallet of ``api_key``, newest first (wire ``t``
+        objects, with their fees)."""
+        return self.account(api_key).trades(m_wallet=m_wallet)
+
     def _deliver_private(self, api_key: str, events: list[PrivateEvent], now: int) -> None:
         for connection in self.connections:
             if connection.api_key == api_key:
-                for event in events:
-                    if event.wanted_by(connection.filters):
-                        connection.send_frame(frames.user(event.event, event.key, event.value, now))
+                wanted = [event for event in events if event.wanted_by(connection.filters)]
+                for event in reordered(wanted, self._reorder_rng, self.reorder_private):
+                    connection.send_frame(frames.user(event.event, event.key, event.value, now))
 
     # -- waiting ----------------------------------------------------------------------------
 
