@@ -5,7 +5,9 @@ matplotlib). The measuring lives in ``maicoin.ws.benchmark``; this script only c
 writes. ``--memory`` adds the RSS of one Stream per mode over ``--memory-frames`` frames.
 ``--latency`` adds the wire-to-handler latency of every path (latency.md, latency.json,
 latency.png) in the same run; the original ``maicoin.ws`` rows need ``--original-python``
-(an interpreter with ``maicoin`` from PyPI installed, e.g. a venv of its own).
+(an interpreter with ``maicoin`` from PyPI installed, e.g. a venv of its own). ``--storm``
+adds the 74-market snapshot storm and ``--gc`` the GC pauses over ``--gc-frames`` frames,
+both to latency.md.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ from maicoin.ws.benchmark import (
     write_chart,
     write_latency_chart,
 )
+from maicoin.ws.benchmark.gc_pauses import GcPauses, format_gc_pauses, run_gc_pauses
 from maicoin.ws.benchmark.latency import WARMUP, Latency
+from maicoin.ws.benchmark.storm import Storm, format_storm, run_storm
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -64,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("MAICOIN_ORIGINAL_PYTHON"),
         help="interpreter with the original maicoin installed (env MAICOIN_ORIGINAL_PYTHON)",
     )
+    parser.add_argument("--storm", action="store_true", help="also the 74-market storm")
+    parser.add_argument("--gc", action="store_true", help="also the GC pauses")
+    parser.add_argument("--gc-frames", type=int, default=2_000_000)
     parser.add_argument("--skip-throughput", action="store_true", help="latency alone")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the results")
     args = parser.parse_args(argv)
@@ -72,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/e2e.py " + " ".join(argv if argv is not None else sys.argv[1:])
     args.out.mkdir(parents=True, exist_ok=True)
     latency: list[Latency] = []
+    storms: list[Storm] = []
+    pauses: list[GcPauses] = []
     if args.latency:
         latency = run_latency(
             rates=args.rates,
@@ -84,9 +93,15 @@ def main(argv: list[str] | None = None) -> int:
             repeat=args.latency_repeat,
             progress=print,
         )
-        _write_latency(latency, args, started, command.strip())
+    if args.storm:
+        storms = run_storm(progress=print)
+    if args.gc:
+        pauses = run_gc_pauses(args.gc_frames, loop=args.loops[-1], progress=print)
+    checked = [*latency, *storms, *pauses]
+    written = {"started": started, "command": command.strip()}
     if args.skip_throughput:
-        return 1 if any(not r.ok for r in latency) else 0
+        _write_latency(latency, storms, pauses, [], args, **written)
+        return 1 if any(not r.ok for r in checked) else 0
     results = run_benchmark(
         args.frames,
         transports=args.transports,
@@ -112,13 +127,25 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print("matplotlib is not installed: no chart (pip install 'maicoin-ws[bench]')")
     print(format_table(results))
-    failed = [r for r in (*results, *memory) if not r.ok] + [r for r in latency if not r.ok]
+    _write_latency(latency, storms, pauses, results, args, **written)
+    failed = [r for r in (*results, *memory) if not r.ok] + [r for r in checked if not r.ok]
     return 1 if failed else 0
 
 
 def _write_latency(
-    results: list[Latency], args: argparse.Namespace, started: str, command: str
+    results: list[Latency],
+    storms: list[Storm],
+    pauses: list[GcPauses],
+    throughput: list[Result],
+    args: argparse.Namespace,
+    *,
+    started: str,
+    command: str,
 ) -> None:
+    """latency.md, .json and .png: the latency rows, the storm, the GC pauses and the
+    throughput rows of the same run (nothing when none of the three was measured)."""
+    if not (results or storms or pauses):
+        return
     machine = f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
     text = [
         "# Wire-to-handler latency",
@@ -156,11 +183,57 @@ def _write_latency(
         "![latency chart](latency.png)",
         "",
     ]
+    if storms:
+        text += [
+            "## Snapshot storm",
+            "",
+            "The embedded simulator in its own process serves 74 markets (live-like: snapshot",
+            "bids worst first, shuffled levels, subscribe races); a fresh client process's",
+            "Stream subscribes all 74 books at depth 50 at once. The time runs from the",
+            "connection to the first frame after which every book is synced; best of 3",
+            "interleaved runs.",
+            "",
+            format_storm(storms),
+            "",
+        ]
+    if pauses:
+        text += [
+            "## Garbage-collection pauses",
+            "",
+            f"One inline Stream (book kept, counting handler) over {args.gc_frames:,} frames",
+            "of the blast server's stream (reconnecting to a 200,000-frame blast), every",
+            "collection timed with `gc.callbacks` from the first connection on. *gc.freeze()*:",
+            "`gc.collect(); gc.freeze()` once connected. Wall times include preemption by",
+            "other processes during a collection (shared machine); CPU times are the",
+            "collecting thread's own.",
+            "",
+            format_gc_pauses(pauses),
+            "",
+        ]
+    if throughput:
+        text += [
+            "## Throughput in the same run",
+            "",
+            f"The blast (as fast as the socket takes it; {args.frames:,} frames, best of",
+            f"{args.repeat}) measured right after the rows above, on the same machine state;",
+            "see [e2e.md](e2e.md) for what each path is.",
+            "",
+            format_table(throughput),
+            "",
+            format_ratios(throughput),
+            "",
+        ]
     (args.out / "latency.md").write_text("\n".join(text))
-    raw = {"latency": [r.as_dict() for r in results]}
+    raw = {
+        "latency": [r.as_dict() for r in results],
+        "storm": [r.as_dict() for r in storms],
+        "gc": [r.as_dict() for r in pauses],
+        "throughput": [r.as_dict() for r in throughput],
+    }
     (args.out / "latency.json").write_text(json.dumps(raw, indent=1) + "\n")
     try:
-        write_latency_chart(results, args.out / "latency.png")
+        if results:
+            write_latency_chart(results, args.out / "latency.png")
     except ImportError:
         print("matplotlib is not installed: no chart (pip install 'maicoin-ws[bench]')")
     print(format_latency(results))
