@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
 
 from maicoin.ws.benchmark import ClientPath, format_latency, run_latency
+from maicoin.ws.benchmark.config import ORIGINAL
 from maicoin.ws.benchmark.gc_pauses import format_gc_pauses, run_gc_pauses, summarize_pauses
 from maicoin.ws.benchmark.latency import latencies, percentile
 from maicoin.ws.benchmark.storm import STORM_MARKETS, format_storm, run_storm
@@ -135,3 +137,28 @@ def test_a_small_storm_syncs_every_book() -> None:
         assert result.ok, result.problems
         assert result.markets == 3 and result.seconds > 0 and result.frames >= 4
     assert "| websockets | deflate | 3 |" in format_storm(results)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MAICOIN_ORIGINAL_PYTHON"),
+    reason="needs MAICOIN_ORIGINAL_PYTHON: a Python with maicoin from PyPI installed",
+)
+def test_the_original_runs_in_its_own_interpreter() -> None:
+    path = ClientPath(ORIGINAL, "inline", True)
+    (result,) = run_latency(
+        rates=[1_000],
+        seconds=0.6,
+        burst=50,
+        burst_every=0.2,
+        paths=[path],
+        original_python=os.environ["MAICOIN_ORIGINAL_PYTHON"],
+        repeat=1,
+    )
+    assert result.ok, result.problems
+    assert result.samples > 100 and 0 < result.p50 <= result.max
+
+
+def test_without_the_originals_interpreter_its_rows_are_left_out() -> None:
+    paths = [ClientPath(ORIGINAL, "inline"), ClientPath("picows", "receive")]
+    results = run_latency(rates=[1_000], seconds=0.3, burst=0, paths=paths, repeat=1)
+    assert [r.path for r in results] == [paths[1]]
