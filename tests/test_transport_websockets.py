@@ -59,6 +59,18 @@ async def test_default_connect_makes_a_push_connection_unless_told_otherwise(
         assert type(connection) is ClientConnection
 
 
+async def test_default_connect_offers_no_compression_unless_asked(sim: MaxSimulator) -> None:
+    # The simulator negotiates permessage-deflate whenever it is offered, as MAX does.
+    async with default_connect(sim.uri) as connection:
+        assert "Sec-WebSocket-Extensions" not in connection.request.headers
+        assert connection.response.headers.get("Sec-WebSocket-Extensions") is None
+    async with default_connect(sim.uri, compression="deflate") as connection:
+        assert "permessage-deflate" in connection.request.headers["Sec-WebSocket-Extensions"]
+        assert connection.response.headers["Sec-WebSocket-Extensions"] == (
+            "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+        )
+
+
 async def test_messages_queued_before_the_path_takes_over_come_first(sim: MaxSimulator) -> None:
     collected = Collected()
     async with default_connect(sim.uri) as connection:

@@ -138,7 +138,9 @@ class Stream:
       (seconds for the opening handshake, default 10), ``max_size`` (largest message in
       bytes, default 1 MiB; a longer one closes the connection with 1009), ``max_queue``
       (frames buffered, default 16), ``ssl`` (an ``ssl.SSLContext`` for ``wss://``, default:
-      the system's trust store), and the other keywords of ``websockets.asyncio.client.connect``.
+      the system's trust store), ``compression`` (default None: plain frames, measured
+      faster than inflating each; ``"deflate"`` offers permessage-deflate), and the other
+      keywords of ``websockets.asyncio.client.connect``.
 
     Callbacks may be sync or async (async ones are awaited); one that raises is logged and
     the stream goes on, except ``on_handler_error``, whose failure is handled like a handler

@@ -35,6 +35,7 @@ from websockets.uri import parse_uri
 from .websockets_push import PushClientConnection
 
 __all__ = [
+    "DEFAULT_COMPRESSION",
     "ConnectFactory",
     "checked_uri",
     "default_connect",
@@ -44,6 +45,16 @@ __all__ = [
 ]
 
 ConnectFactory = Callable[..., AbstractAsyncContextManager[Any]]
+
+DEFAULT_COMPRESSION: None = None
+"""What the default transport offers for ``compression``: nothing, so frames come plain.
+
+websockets itself offers permessage-deflate, which MAX accepts. Measured
+(benchmarks/results/latency.md): inflating every frame costs the client CPU on each
+of them and raises wire-to-handler latency, on frames of about 165 bytes that MAX sends
+at a few hundred a second, where the bytes saved are no gain. A ``compression=`` keyword
+of the caller's always wins (``"deflate"`` turns it back on).
+"""
 
 
 def checked_uri(uri: object, *, source: str = "uri") -> str:
@@ -64,10 +75,12 @@ def default_connect(uri: str, **connect_options: Any) -> AbstractAsyncContextMan
     """Open a websockets client connection; every keyword is forwarded unchanged.
 
     The connection is websockets' own, subclassed so the stream can take frames straight
-    from its frame events (``websockets_push``); a ``create_connection`` keyword of
-    the caller's wins.
+    from its frame events (``websockets_push``), and offers no compression
+    (``DEFAULT_COMPRESSION``); a ``create_connection`` or ``compression`` keyword of the
+    caller's wins.
     """
     connect_options.setdefault("create_connection", PushClientConnection)
+    connect_options.setdefault("compression", DEFAULT_COMPRESSION)
     return websockets_connect(uri, **connect_options)
 
 

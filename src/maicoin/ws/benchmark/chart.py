@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from .latency import Latency
 from .report import MODE_LABELS, Result
 
 
@@ -46,3 +47,48 @@ def write_chart(results: Sequence[Result], path: Path | str) -> Path:
     figure.savefig(target)
     plt.close(figure)
     return target
+
+
+def write_latency_chart(results: Sequence[Latency], path: Path | str) -> Path:
+    """Horizontal bars of wire-to-handler p50, p99 and p99.9 per path, one panel per rate."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rates = sorted({result.rate for result in results})
+    labels: list[str] = []
+    for result in results:
+        if result.path.label not in labels:
+            labels.append(result.path.label)
+    figure, panels = plt.subplots(
+        1, len(rates), figsize=(7 * len(rates), 0.45 * len(labels) + 1.5), dpi=110,
+        sharey=True, squeeze=False,
+    )  # fmt: skip
+    height = 0.27
+    for panel, rate in zip(panels[0], rates, strict=True):
+        by_label = {r.path.label: r for r in results if r.rate == rate}
+        for index, name in enumerate(("p50", "p99", "p99.9")):
+            positions = [row + (index - 1) * height for row in range(len(labels))]
+            values = [
+                _percentiles(by_label[label])[index] if label in by_label else 0.0
+                for label in labels
+            ]
+            panel.barh(positions, values, height, label=name)
+        panel.set_xscale("log")
+        panel.set_xlabel("µs from the server's write to handler entry")
+        panel.set_title(f"{rate:,.0f} frames/s + bursts")
+        panel.grid(axis="x", alpha=0.3, which="both")
+    panels[0][0].invert_yaxis()  # the table's order, top down (the y axis is shared)
+    panels[0][0].set_yticks(range(len(labels)), labels, fontsize=8)
+    panels[0][0].legend(fontsize=8)
+    figure.suptitle("maicoin.ws wire-to-handler latency (shared 2-core VM: compare rows, not µs)")
+    figure.tight_layout()
+    target = Path(path)
+    figure.savefig(target)
+    plt.close(figure)
+    return target
+
+
+def _percentiles(result: Latency) -> tuple[float, float, float]:
+    return result.p50, result.p99, result.p999

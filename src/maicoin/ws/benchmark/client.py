@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import resource
 import sys
 import time
+from array import array
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from .._event_loop import loop_factory
@@ -44,14 +47,20 @@ def resident_bytes() -> int:
 
 
 class Tally:
-    """Counts what reaches the end of the path; remembers when the last expected one did."""
+    """Counts what reaches the end of the path; remembers when the last expected one did.
 
-    def __init__(self, expected: int) -> None:
+    With ``stamps`` (a latency run) the handler also keeps its entry time, CLOCK_MONOTONIC
+    ns, first thing, for every item; ``write_stamps`` saves them.
+    """
+
+    def __init__(self, expected: int, stamps: str = "") -> None:
         self.expected = expected
         self.count = 0
         self.started_wall = self.started_cpu = 0.0
         self.ended_wall = self.ended_cpu = 0.0
         self.done = asyncio.get_running_loop().create_future()
+        self.stamps_path = stamps
+        self.stamps: array[int] | None = array("q") if stamps else None
 
     def start(self) -> None:
         if not self.started_wall:
@@ -62,24 +71,79 @@ class Tally:
         """The counting sync handler (a closure: the cheapest Python callable)."""
         expected = self.expected
 
+        def finish() -> None:
+            self.ended_wall = time.perf_counter()
+            self.ended_cpu = time.process_time()
+            if not self.done.done():
+                self.done.set_result(None)
+
+        if self.stamps is not None:
+            stamp = self.stamps.append
+            now = time.monotonic_ns
+
+            def count_and_stamp(_item: object) -> None:
+                stamp(now())
+                self.count += 1
+                if self.count == expected:
+                    finish()
+
+            return count_and_stamp
+
         def count(_item: object) -> None:
             self.count += 1
             if self.count == expected:
-                self.ended_wall = time.perf_counter()
-                self.ended_cpu = time.process_time()
-                if not self.done.done():
-                    self.done.set_result(None)
+                finish()
 
         return count
 
     def report(self) -> dict[str, Any]:
         ended = self.ended_wall or time.perf_counter()
         ended_cpu = self.ended_cpu or time.process_time()
+        if self.stamps is not None:
+            with Path(self.stamps_path).open("wb") as out:
+                self.stamps.tofile(out)
         return {
             "received": self.count,
             "seconds": ended - self.started_wall,
             "cpu_seconds": ended_cpu - self.started_cpu,
         }
+
+
+class PauseLog:
+    """Every garbage collection's generation, wall ns and CPU ns, through ``gc.callbacks``.
+
+    Wall time includes any preemption of the process during the collection (a shared
+    machine); the thread's CPU time does not.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pauses: array[int] = array("q")
+        self._began = self._began_cpu = 0
+
+    def install(self) -> None:
+        if self.path and self._record not in gc.callbacks:
+            gc.callbacks.append(self._record)
+
+    def _record(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._began = time.perf_counter_ns()
+            self._began_cpu = time.thread_time_ns()
+        else:
+            wall = time.perf_counter_ns() - self._began
+            cpu = time.thread_time_ns() - self._began_cpu
+            self.pauses.extend((info["generation"], wall, cpu))
+
+    def write(self) -> None:
+        if self.path:
+            if self._record in gc.callbacks:
+                gc.callbacks.remove(self._record)
+            with Path(self.path).open("wb") as out:
+                self.pauses.tofile(out)
+
+
+def _compression(config: RunConfig) -> str | None:
+    return "deflate" if config.compression else None
 
 
 def _work(
@@ -114,10 +178,10 @@ async def run_bare_websockets(config: RunConfig) -> dict[str, Any]:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosedOK
 
-    tally = Tally(config.expected)
+    tally = Tally(config.expected, config.stamps)
     work, keeper = _work(config, tally.counter())
     request = json.dumps({"action": "sub", "id": "bench", "subscriptions": [config.subscription]})
-    async with connect(config.uri) as connection:
+    async with connect(config.uri, compression=_compression(config)) as connection:
         recv = connection.recv
         tally.start()
         await connection.send(request)
@@ -133,7 +197,7 @@ async def run_bare_picows(config: RunConfig) -> dict[str, Any]:
     """picows' receive loop: a listener whose frame callback hands the payload on."""
     from picows import WSListener, WSMsgType, ws_connect
 
-    tally = Tally(config.expected)
+    tally = Tally(config.expected, config.stamps)
     work, keeper = _work(config, tally.counter())
     text = WSMsgType.TEXT
 
@@ -155,8 +219,9 @@ async def run_bare_picows(config: RunConfig) -> dict[str, Any]:
 
 async def run_stream(config: RunConfig) -> dict[str, Any]:
     """A full ``Stream`` with the book kept and a counting sync handler (or queue consumer)."""
-    tally = Tally(config.expected * config.connections)
+    tally = Tally(config.expected * config.connections, config.stamps)
     count = tally.counter()
+    pauses = PauseLog(config.gc_pauses)
     rss: list[int] = []
     connect_factory: Callable[..., Any] = default_connect
     if config.transport == "picows":
@@ -174,6 +239,11 @@ async def run_stream(config: RunConfig) -> dict[str, Any]:
     )
 
     def on_connected(_: BaseException | None) -> None:
+        if not tally.started_wall:
+            if config.gc_freeze:
+                gc.collect()
+                gc.freeze()  # what start-up built is never scanned again
+            pauses.install()
         tally.start()
 
     def on_disconnected(_: BaseException | None) -> None:
@@ -189,6 +259,7 @@ async def run_stream(config: RunConfig) -> dict[str, Any]:
         connect_factory=connect_factory,
         on_connected=on_connected,
         on_disconnected=on_disconnected,
+        compression=_compression(config),
     )
     stream.subscribe([Subscription(channel=Channel.BOOK, market=config.market, depth=config.depth)])
     consumer: asyncio.Task[None] | None = None
@@ -204,6 +275,7 @@ async def run_stream(config: RunConfig) -> dict[str, Any]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(tally.done), 10)
             consumer.cancel()
+    pauses.write()
     stats = stream.stats
     report = tally.report() | _book_report(stream.books, config)
     return report | {

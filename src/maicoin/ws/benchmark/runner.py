@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..testing.blast import BlastServer, start_blast_server
-from .config import LOOPS, MODES, STREAM_MODES, TRANSPORTS, RunConfig
+from .config import LOOPS, MODES, ORIGINAL, STREAM_MODES, TRANSPORTS, RunConfig
 from .report import Result
 
 Progress = Callable[[str], None]
@@ -119,14 +119,26 @@ def _config(
     )
 
 
-def _run_client(config: RunConfig, server: BlastServer, timeout: float) -> dict[str, Any]:
-    """Run ``config`` in a fresh interpreter and check what it and the server saw."""
+def _run_client(
+    config: RunConfig,
+    server: BlastServer,
+    timeout: float,
+    command: Sequence[str] = (sys.executable, "-m", "maicoin.ws.benchmark.client"),
+    *,
+    this_package: bool = True,
+) -> dict[str, Any]:
+    """Run ``config`` in a fresh interpreter (``command``, then the config's JSON) and check
+    what it and the server saw. ``this_package``: the child imports this very package
+    (False for the original's interpreter, which must find its own ``maicoin.ws``)."""
     env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[3])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    if this_package:
+        package_root = str(Path(__file__).resolve().parents[3])
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    else:
+        env.pop("PYTHONPATH", None)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "maicoin.ws.benchmark.client", config.to_json()],
+            [*command, config.to_json()],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -153,10 +165,12 @@ def _problems(config: RunConfig, server: BlastServer, report: dict[str, Any]) ->
             break
         if sent.frames_sent != server.n_frames:
             problems.append(f"server sent {sent.frames_sent} of {server.n_frames} frames")
+        if sent.stamps:
+            report.setdefault("sent_stamps", []).append(sent.stamps)
     expected = config.expected * config.connections
     if report["received"] != expected:
         problems.append(f"counted {report['received']} of {expected} frames")
-    if config.mode in _BOOK_MODES:
+    if config.mode in _BOOK_MODES and config.transport != ORIGINAL:  # the original keeps none
         if not report.get("synced"):
             problems.append("book not synced")
         elif report.get("book") != server.final_book:

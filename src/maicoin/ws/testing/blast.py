@@ -21,6 +21,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .paced import Pace
+
 BLAST_PATH = "/ws"
 
 
@@ -40,6 +42,8 @@ class BlastResult:
     closed_cleanly: bool
     """The client answered the server's close frame (only when the server closes)."""
     pings: int
+    stamps: str = ""
+    """Paced servers: the file of the stream's send times (``paced.read_stamps``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +139,7 @@ def start_blast_server(
     host: str = "127.0.0.1",
     port: int = 0,
     ready_timeout: float = 120.0,
+    pace: Pace | None = None,
 ) -> BlastServer:
     """Start a blast server in a new process and return once it listens.
 
@@ -144,7 +149,8 @@ def start_blast_server(
     the whole stream as fast as the socket takes it; with ``close`` the server then closes
     (code 1000) and reports whether the client completed the closing handshake. A wrong
     request gets an error frame and no stream. Serves connections until ``stop()``; the
-    process also ends when this one does.
+    process also ends when this one does. With ``pace`` the stream is sent at its rate, with
+    bursts, and each connection's send times are kept (see ``paced``).
     """
     options = {
         "n_frames": n_frames,
@@ -154,6 +160,7 @@ def start_blast_server(
         "close": close,
         "host": host,
         "port": port,
+        "pace": None if pace is None else pace.as_dict(),
     }
     env = dict(os.environ)
     # The child must import this very package, wherever this process found it.

@@ -44,6 +44,7 @@ class BlastListener(WSListener):
         self._frames_sent = 0
         self._bytes_sent = 0
         self._seconds = 0.0
+        self._stamps = ""
         self._task: asyncio.Task[None] | None = None
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
@@ -82,6 +83,7 @@ class BlastListener(WSListener):
             "seconds": self._seconds,
             "closed_cleanly": self._closed_cleanly,
             "pings": self._pings,
+            "stamps": self._stamps,
         }
         self._report({"kind": "result", "result": result})
 
@@ -142,11 +144,15 @@ class BlastListener(WSListener):
             self._bytes_sent += len(chunk)
             if self._pongs:
                 self._flush_pongs(transport)
+        await self._finish(transport, started)
+
+    async def _finish(self, transport: WSTransport, started: float) -> None:
+        """Wait until the kernel took the last byte, then close (with ``close``)."""
         self._writing = False
         self._flush_pongs(transport)
         # With no high-water mark left, the transport pauses us until its buffer is empty.
-        socket_transport.set_write_buffer_limits(high=0)
-        await writable.wait()
+        transport.underlying_transport.set_write_buffer_limits(high=0)
+        await self._writable.wait()
         self._seconds = time.perf_counter() - started
         if self._close:
             self._close_sent = True

@@ -15,7 +15,8 @@ from typing import Any
 
 from .._event_loop import loop_factory
 from .blast import BLAST_PATH
-from .blast_stream import BlastStream, blast_stream, frame_chunks
+from .blast_stream import BlastStream, blast_stream, frame_chunks, websocket_frame
+from .paced import Pace, deflate_message
 
 
 def report(message: dict[str, Any]) -> None:
@@ -33,12 +34,13 @@ def main(argv: list[str]) -> int:
             seed=options["seed"],
         )
         chunks = frame_chunks(stream.payloads)
+        pace = None if options.get("pace") is None else Pace(**options["pace"])
     except Exception as exc:  # reported to the parent, which raises it
         report({"kind": "error", "error": f"{type(exc).__name__}: {exc}"})
         return 1
     threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
     with asyncio.Runner(loop_factory=loop_factory(use_uvloop=True)) as runner:
-        runner.run(_serve(stream, chunks, options))
+        runner.run(_serve(stream, chunks, pace, options))
     return 0
 
 
@@ -48,16 +50,55 @@ def _exit_with_parent() -> None:
 
 
 async def _serve(
-    stream: BlastStream, chunks: list[tuple[bytes, int]], options: dict[str, Any]
+    stream: BlastStream,
+    chunks: list[tuple[bytes, int]],
+    pace: Pace | None,
+    options: dict[str, Any],
 ) -> None:
-    from picows import WSUpgradeRequest, ws_create_server
+    from picows import (
+        WSUpgradeRequest,
+        WSUpgradeResponse,
+        WSUpgradeResponseWithListener,
+        ws_create_server,
+    )
 
     from .blast_listener import BlastListener
+    from .paced import DEFLATE_EXTENSION, offers_deflate
+    from .paced_listener import PacedListener
 
-    def listener_factory(request: WSUpgradeRequest) -> BlastListener | None:
+    plain = [websocket_frame(payload) for payload in stream.payloads] if pace else []
+    compressed = (
+        [websocket_frame(deflate_message(p), compressed=True) for p in stream.payloads]
+        if pace is not None and pace.deflate
+        else []
+    )
+    connections = 0
+
+    def listener_factory(
+        request: WSUpgradeRequest,
+    ) -> BlastListener | WSUpgradeResponseWithListener | None:
+        nonlocal connections
         if request.path.decode().split("?")[0] != BLAST_PATH:
             return None
-        return BlastListener(stream, chunks, close=options["close"], report=report)
+        if pace is None:
+            return BlastListener(stream, chunks, close=options["close"], report=report)
+        connections += 1
+        deflate = pace.deflate and offers_deflate(
+            request.headers.getall("Sec-WebSocket-Extensions", [])
+        )
+        listener = PacedListener(
+            stream,
+            compressed if deflate else plain,
+            pace,
+            deflate=deflate,
+            index=connections,
+            close=options["close"],
+            report=report,
+        )
+        headers = {"Sec-WebSocket-Extensions": DEFLATE_EXTENSION} if deflate else None
+        return WSUpgradeResponseWithListener(
+            WSUpgradeResponse.create_101_response(extra_headers=headers), listener
+        )
 
     server = await ws_create_server(
         listener_factory, options["host"], options["port"], enable_auto_pong=False

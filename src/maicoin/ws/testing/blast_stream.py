@@ -77,14 +77,16 @@ def blast_stream(
     return BlastStream(market, depth, payloads, final_book, counts)
 
 
-def websocket_frame(payload: bytes) -> bytes:
-    """One unmasked, final text frame as a server writes it."""
+def websocket_frame(payload: bytes, *, compressed: bool = False) -> bytes:
+    """One unmasked, final text frame as a server writes it; ``compressed`` sets RSV1 (the
+    payload is a permessage-deflate message)."""
+    first = 0xC1 if compressed else 0x81
     size = len(payload)
     if size < 126:
-        return bytes((0x81, size)) + payload
+        return bytes((first, size)) + payload
     if size < 65536:
-        return struct.pack("!BBH", 0x81, 126, size) + payload
-    return struct.pack("!BBQ", 0x81, 127, size) + payload
+        return struct.pack("!BBH", first, 126, size) + payload
+    return struct.pack("!BBQ", first, 127, size) + payload
 
 
 def frame_chunks(payloads: list[bytes], chunk_size: int = 256 * 1024) -> list[tuple[bytes, int]]:
