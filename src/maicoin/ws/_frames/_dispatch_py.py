@@ -5,6 +5,13 @@ Both twins behave the same; ``maicoin.ws.dispatch`` picks one. The stream calls
 
 Modes:
 
+Handlers come from the ``handlers`` list, in its order: a plain callable gets every response,
+a ``routing.Route`` only those of its channel, market and event. The list is indexed by
+``(channel, market, event)`` into one tuple of callables per key, so a frame costs one dict
+lookup however many routes there are; the index is rebuilt when the list changes (checked
+at each frame, and by its length after each handler call, so a handler appended while a
+frame is delivered gets that frame too, and one removed costs no other handler its call).
+
 - ``inline``: handlers run in registration order. Sync handlers are called directly and
   ``dispatch`` returns None; the first handler that returns an awaitable makes ``dispatch``
   return one awaitable that awaits it and then runs the remaining handlers, still in order.
@@ -26,15 +33,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from inspect import isawaitable
 from types import CoroutineType
 from typing import Any, TypeAlias, final
 
 from ..errors import HandlerError
+from .routing import (
+    ROUTE_CACHE_LIMIT,
+    Handler,
+    RouteKey,
+    has_routes,
+    resume_index,
+    route_key,
+    routes_for,
+)
 from .rules import DISPATCH_MODES, checked_dispatch_mode, checked_task_limit
 
-Handler: TypeAlias = Callable[[Any], Any]
 ErrorCallback: TypeAlias = Callable[[BaseException, Any], Any]
 
 _INLINE, _TASK, _QUEUE = DISPATCH_MODES
@@ -46,6 +61,8 @@ class Dispatcher:
 
     __slots__ = (
         "_closed",
+        "_count",
+        "_everyone",
         "_handler_errors",
         "_handlers",
         "_limit",
@@ -55,6 +72,9 @@ class Dispatcher:
         "_on_unhandled",
         "_queue",
         "_room",
+        "_routed",
+        "_snapshot",
+        "_table",
         "_tasks",
     )
 
@@ -79,6 +99,13 @@ class Dispatcher:
         self._limit: int = sys.maxsize if limit is None else limit
         self._mode: str = mode
         self._handlers = handlers
+        # The route index: the list as last indexed, and what was derived from it.
+        self._snapshot: list[Handler] = []
+        self._count = 0
+        self._routed = False
+        self._everyone: tuple[Handler, ...] = ()
+        self._table: dict[RouteKey, tuple[Handler, ...]] = {}
+        self._reindex()
         self._queue = queue
         self._on_handler_error = on_handler_error
         self._on_unhandled = on_unhandled
@@ -115,29 +142,44 @@ class Dispatcher:
             return None
         mode = self._mode
         if mode is _INLINE:
-            rest = iter(self._handlers)
-            for handler in rest:
+            routes = self._routes(response)
+            index = 0
+            while index < len(routes):
                 if self._closed:  # a handler stopped the stream: no further call
                     return None
+                handler = routes[index]
+                index += 1
                 try:
                     result = handler(response)
                 except Exception as exc:
                     pending = self._inline_failure(exc, response)
+                    if len(self._handlers) != self._count:
+                        routes, index = self._reroute(response, routes, index)
                     if pending is not None:
-                        return self._resume_inline(pending, response, rest, True)
+                        return self._resume_inline(pending, response, routes, index, True)
                     continue
+                if len(self._handlers) != self._count:
+                    routes, index = self._reroute(response, routes, index)
                 if result is not None and (type(result) is CoroutineType or isawaitable(result)):
-                    return self._resume_inline(result, response, rest, False)
+                    return self._resume_inline(result, response, routes, index, False)
             return None
         if mode is _TASK:
-            for handler in self._handlers:
+            routes = self._routes(response)
+            index = 0
+            while index < len(routes):
+                handler = routes[index]
+                index += 1
                 try:
                     result = handler(response)
                 except Exception as exc:
                     self._task_failure(exc, response)
-                    continue
-                if result is not None and (type(result) is CoroutineType or isawaitable(result)):
-                    self._track(result, response, self._handler_done)
+                else:
+                    if result is not None and (
+                        type(result) is CoroutineType or isawaitable(result)
+                    ):
+                        self._track(result, response, self._handler_done)
+                if len(self._handlers) != self._count:
+                    routes, index = self._reroute(response, routes, index)
             if len(self._tasks) >= self._limit:
                 return self._wait_for_room()
             return None
@@ -193,11 +235,45 @@ class Dispatcher:
             if not room.done():
                 room.set_result(None)
 
+    def _routes(self, response: Any) -> tuple[Handler, ...]:
+        """The callables ``response`` goes to, in order (the index rebuilt if stale)."""
+        if self._handlers != self._snapshot:  # identity first: a pointer per entry
+            self._reindex()
+        if not self._routed:
+            return self._everyone
+        try:
+            key = (response.channel, response.market, response.event)
+        except AttributeError:  # not a Response: only the unfiltered handlers match it
+            key = route_key(response)
+        routes = self._table.get(key)
+        if routes is None:
+            if len(self._table) >= ROUTE_CACHE_LIMIT:
+                self._table = {}
+            routes = self._table[key] = routes_for(self._snapshot, key)
+        return routes
+
+    def _reindex(self) -> None:
+        snapshot = list(self._handlers)
+        self._snapshot = snapshot
+        self._count = len(snapshot)
+        self._routed = has_routes(snapshot)
+        self._everyone = tuple(snapshot)
+        self._table = {}
+
+    def _reroute(
+        self, response: Any, routes: tuple[Handler, ...], index: int
+    ) -> tuple[tuple[Handler, ...], int]:
+        """``handlers`` changed mid-frame: the frame's new routes, and where to go on."""
+        called = routes[:index]
+        routes = self._routes(response)
+        return routes, resume_index(routes, called)
+
     async def _resume_inline(
         self,
         pending: Awaitable[Any] | None,
         response: Any,
-        rest: Iterator[Handler],
+        routes: tuple[Handler, ...],
+        index: int,
         from_callback: bool,
     ) -> None:
         """Await ``pending``, then run the remaining handlers in order, awaiting as needed."""
@@ -212,22 +288,30 @@ class Dispatcher:
                     from_callback = True
                     continue
                 pending = None
-            for handler in rest:
+                if len(self._handlers) != self._count:
+                    routes, index = self._reroute(response, routes, index)
+            while index < len(routes):
                 if self._closed:
                     return
+                handler = routes[index]
+                index += 1
                 try:
                     result = handler(response)
                 except Exception as exc:
                     pending = self._inline_failure(exc, response)
+                    if len(self._handlers) != self._count:
+                        routes, index = self._reroute(response, routes, index)
                     if pending is not None:
                         from_callback = True
                         break
                     continue
+                if len(self._handlers) != self._count:
+                    routes, index = self._reroute(response, routes, index)
                 if result is not None and (type(result) is CoroutineType or isawaitable(result)):
                     pending = result
                     from_callback = False
                     break
-            else:
+            if pending is None:
                 return
 
     def _inline_failure(self, exc: Exception, response: Any) -> Awaitable[Any] | None:
