@@ -69,6 +69,7 @@ __all__ = [
     "WireModel",
     "as_validation_error",
     "mask",
+    "wire_slot",
 ]
 
 _ENUM_LOOKUP = enum.Enum.__new__.__code__
@@ -177,7 +178,7 @@ def datetime_from_unix_ms(value: int | float | str) -> datetime:
 class _TimestampAttribute:
     # Replaces a timestamp field's slot attribute: the slot keeps the wire value, reads convert.
 
-    __slots__ = ("_get", "_set")
+    __slots__ = ("_get", "_set", "wire")
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
@@ -187,6 +188,7 @@ class _TimestampAttribute:
     def __init__(self, slot: Any) -> None:
         self._get = slot.__get__
         self._set = slot.__set__
+        self.wire = slot  # the slot itself, for readers of the wire value (``wire_slot``)
 
     def __get__(self, model: object, owner: type | None = None) -> Any:
         if model is None:
@@ -200,6 +202,15 @@ class _TimestampAttribute:
 
     def __set__(self, model: object, value: object) -> None:
         self._set(model, value)
+
+
+def wire_slot(model: type, field: str) -> Any:
+    """The slot that keeps a timestamp field's wire value (the Unix ms as received):
+    ``slot.__get__(instance, model)`` reads it without building a ``datetime``."""
+    attribute = model.__dict__.get(field)
+    if not isinstance(attribute, _TimestampAttribute):
+        raise TypeError(f"{model.__name__}.{field} is not a timestamp field")
+    return attribute.wire
 
 
 def _marker(annotation: object, kind: type[_T]) -> _T | None:

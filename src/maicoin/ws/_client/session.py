@@ -158,7 +158,8 @@ class Session:
             raise TimeoutError(f"no pong within {timeout} s") from None
         finally:
             self._pings.pop(request.id, None)
-        return answered - started
+        self._stats.ping_rtt = round_trip = answered - started
+        return round_trip
 
     async def run(self, dispatcher: Dispatcher) -> None:
         """Connect, and reconnect by the policy, until stopped or a permanent failure.
@@ -281,6 +282,7 @@ class Session:
             dispatch=dispatcher.dispatch,
             request_resync=self._resync,
             on_control=self._on_control,
+            feed_lag=self._stats.feed_lag,
         )
 
     async def _connection_lifetime(self, dispatcher: Dispatcher) -> None:

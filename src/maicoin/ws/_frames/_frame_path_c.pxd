@@ -7,5 +7,11 @@ cdef class FramePath:
     cdef object _dispatch
     cdef object _request_resync
     cdef object _on_control
+    # Feed lag (``maicoin.ws.feed_lag``): its counts are viewed once, never resized.
+    cdef bint _measure
+    cdef object _feed_lag
+    cdef dict _lag_slots
+    cdef unsigned long long[::1] _lag_counts
 
     cpdef object feed(self, object frame)
+    cdef void _measure_lag(self, object response, object channel, double now) except *

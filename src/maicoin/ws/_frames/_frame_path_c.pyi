@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any, final
 
+from ..feed_lag import FeedLag
 from ..response import Response
 
 @final
@@ -16,6 +17,7 @@ class FramePath:
         dispatch: Callable[[Response], Awaitable[Any] | None],
         request_resync: Callable[[Any], None],
         on_control: Callable[[Response], None],
+        feed_lag: FeedLag | None = None,
     ) -> None: ...
     @property
     def stats(self) -> Any: ...

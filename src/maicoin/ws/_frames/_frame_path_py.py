@@ -1,4 +1,4 @@
-"""The per-frame path, pure-Python twin of ``_frame_path_c``: count, decode, book, dispatch.
+"""The per-frame path, pure-Python twin of ``_frame_path_c``: count, decode, lag, book, dispatch.
 
 ``FramePath.feed(frame)`` is the whole path of one frame; it returns an awaitable when the
 dispatcher needs one awaited before the next frame (an async inline handler, a full bounded
@@ -13,14 +13,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final, final
 
 from ..channel import Channel
+from ..feed_lag import BUCKETS, WIRE_TIME, FeedLag, lag_bucket
 from ..response import Event, Response
-from .rules import undecodable_frame
+from .rules import LAG_EXCLUDED_EVENTS, undecodable_frame
 
 __all__ = ["FramePath"]
 
 _BOOK: Final = Channel.BOOK
 _ERROR: Final = Event.ERROR
 _PONG: Final = Event.PONG
+_wire_time = WIRE_TIME.__get__
 
 
 @final
@@ -32,13 +34,18 @@ class FramePath:
     logged and skipped (``rules.undecodable_frame``), and the connection goes on.
     ``apply_book(response)`` gets every ``book`` frame and may return a resync request for
     ``request_resync``. ``on_control`` sees every ``error`` and ``pong`` frame after its
-    handlers and may raise to end the connection.
+    handlers and may raise to end the connection. With a ``feed_lag``, the lag of every
+    ``Response`` with a channel, but snapshots (``rules.LAG_EXCLUDED_EVENTS``), and an
+    integer ``T`` is counted in it (``maicoin.ws.feed_lag`` says how).
     """
 
     __slots__ = (
         "_apply_book",
         "_decode",
         "_dispatch",
+        "_feed_lag",
+        "_lag_counts",
+        "_lag_slots",
         "_on_control",
         "_request_resync",
         "_stats",
@@ -53,7 +60,12 @@ class FramePath:
         dispatch: Callable[[Response], Awaitable[Any] | None],
         request_resync: Callable[[Any], None],
         on_control: Callable[[Response], None],
+        feed_lag: FeedLag | None = None,
     ) -> None:
+        self._feed_lag = feed_lag
+        if feed_lag is not None:
+            self._lag_counts = feed_lag.counts
+            self._lag_slots = feed_lag.slots
         self._decode = decode
         self._stats = stats
         self._apply_book = apply_book
@@ -72,14 +84,17 @@ class FramePath:
         stats = self._stats
         stats.messages += 1
         stats.bytes += len(frame)
-        stats.last_receive_time = time.time()
+        now = stats.last_receive_time = time.time()
         try:
             response = self._decode(frame)
         except Exception as exc:  # whatever decoding raises, the frame alone is lost
             undecodable_frame(stats, frame, exc)
             return None
         # msgspec hands back the enum member itself for every known channel and event.
-        if response.channel is _BOOK:
+        channel = response.channel
+        if self._feed_lag is not None and channel is not None:
+            self._measure_lag(response, channel, now)
+        if channel is _BOOK:
             resync = self._apply_book(response)
             if resync is not None:
                 self._request_resync(resync)
@@ -90,6 +105,19 @@ class FramePath:
                 return self._control_after(pending, response)
             self._on_control(response)
         return pending
+
+    def _measure_lag(self, response: Response, channel: Any, now: float) -> None:
+        if type(response) is not Response or response.event in LAG_EXCLUDED_EVENTS:
+            return
+        stamped = _wire_time(response, Response)
+        if type(stamped) is not int:
+            return
+        slot = self._lag_slots.get(channel)
+        if slot is None:
+            assert self._feed_lag is not None
+            slot = self._feed_lag.slot_for(channel)
+        if slot >= 0:
+            self._lag_counts[slot * BUCKETS + lag_bucket(int(now * 1000.0) - stamped)] += 1
 
     async def _control_after(self, pending: Awaitable[Any], response: Response) -> None:
         await pending
