@@ -10,13 +10,15 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from streamkit import FAST_RECONNECT, Recorder, eventually, running
 from twins import compiled, twin_fixture
 
-from maicoin.ws import Channel, Event, Response, Stream
+from maicoin.ws import Channel, Event, Response, Stream, Subscription
 from maicoin.ws._frames import _dispatch_py
 from maicoin.ws._frames.decode import decode_response
 from maicoin.ws._frames.routing import ROUTE_CACHE_LIMIT, Handler, Route, resume_index
 from maicoin.ws.errors import HandlerError
+from maicoin.ws.testing import MaxSimulator
 
 _dispatch_c = compiled("_frames._dispatch_c")
 impl = twin_fixture(_dispatch_c, _dispatch_py)
@@ -294,3 +296,43 @@ def test_add_handler_with_filters_returns_what_removes_it() -> None:
     assert stream.handlers == [Route(print, channel="book", market="btcusdt")]
     stream.handlers.remove(route)
     assert stream.handlers == []
+
+
+# ---------------------------------------------------------------- a stream, over loopback
+
+
+@pytest.mark.parametrize("mode", ["inline", "task", "queue"])
+async def test_a_stream_routes_frames_by_channel_market_and_event(mode: str) -> None:
+    async with MaxSimulator(update_interval=0.01, seed=5) as sim:
+        stream = Stream(uri=sim.uri, dispatch=mode, reconnect_policy=FAST_RECONNECT)
+        stream.subscribe(
+            [
+                Subscription(channel=Channel.BOOK, market="btcusdt", depth=5),
+                Subscription(channel=Channel.BOOK, market="ethusdt", depth=5),
+                Subscription(channel=Channel.TRADE, market="btcusdt"),
+            ]
+        )
+        everything, eth_book, updates, late = Recorder(), Recorder(), Recorder(), Recorder()
+        stream.add_handler(everything)
+        stream.add_handler(eth_book, channel="book", market="ethusdt")
+        stream.add_handler(updates, event=Event.UPDATE)
+        async with running(stream):
+            if mode == "queue":
+                assert stream.response_queue is not None
+                for _ in range(20):
+                    await asyncio.wait_for(stream.response_queue.get(), 10)
+            else:
+                await eventually(
+                    lambda: len(eth_book.having("update")) >= 5, within=20, what="eth updates"
+                )
+                # Added while running: from the next frame on.
+                stream.add_handler(late, channel=Channel.TRADE, market="btcusdt")
+                await eventually(lambda: len(late.responses) >= 2, within=20, what="trades")
+    if mode == "queue":
+        assert everything.responses == eth_book.responses == updates.responses == []
+        return
+    seen = everything.responses
+    assert eth_book.responses == [r for r in seen if key(r)[:2] == ("book", "ethusdt")]
+    assert updates.responses == [r for r in seen if r.event is Event.UPDATE]
+    trades = [r for r in seen if key(r)[:2] == ("trade", "btcusdt")]
+    assert late.responses == trades[len(trades) - len(late.responses) :]
