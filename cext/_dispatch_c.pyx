@@ -38,6 +38,18 @@ cdef enum:
     MODE_QUEUE = 2
 
 
+cdef inline bint same_entries(list handlers, list snapshot):
+    """True when both lists hold the very same objects (what ``!=`` finds, without its call)."""
+    cdef Py_ssize_t index
+    cdef Py_ssize_t count = len(handlers)
+    if count != len(snapshot):
+        return False
+    for index in range(count):
+        if <void*>handlers[index] is not <void*>snapshot[index]:
+            return False
+    return True
+
+
 cdef inline bint is_awaitable(object value):
     return value is not None and (type(value) is CoroutineType or inspect_isawaitable(value))
 
@@ -118,46 +130,46 @@ cdef class Dispatcher:
     def dispatch(self, response):
         """Deliver one response; return an awaitable the caller must await, or None."""
         cdef tuple routes
-        cdef Py_ssize_t index = 0
+        cdef Py_ssize_t index
         cdef object handler
         cdef object result
         if self._closed:
             return None
         if self._mode == MODE_INLINE:
             routes = self._routes(response)
-            while index < len(routes):
-                if self._closed:  # a handler stopped the stream: no further call
+            while True:  # once more for each change of the list during the frame
+                index = 0
+                while index < len(routes):
+                    if self._closed:  # a handler stopped the stream: no further call
+                        return None
+                    handler = routes[index]
+                    index += 1
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        result = self._inline_failure(exc, response)
+                        if result is not None:
+                            return self._resume_inline(result, response, routes, index, True)
+                        continue
+                    if is_awaitable(result):
+                        return self._resume_inline(result, response, routes, index, False)
+                if self._closed or len(self._handlers) == self._count:
                     return None
-                handler = routes[index]
-                index += 1
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    result = self._inline_failure(exc, response)
-                    if len(self._handlers) != self._count:
-                        routes, index = self._reroute(response, routes, index)
-                    if result is not None:
-                        return self._resume_inline(result, response, routes, index, True)
-                    continue
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
-                if is_awaitable(result):
-                    return self._resume_inline(result, response, routes, index, False)
-            return None
+                routes = self._late_routes(response, routes)
         if self._mode == MODE_TASK:
             routes = self._routes(response)
-            while index < len(routes):
-                handler = routes[index]
-                index += 1
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    self._task_failure(exc, response)
-                else:
+            while True:
+                for handler in routes:
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        self._task_failure(exc, response)
+                        continue
                     if is_awaitable(result):
                         self._track(result, response, self._handler_done_cb)
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
+                if len(self._handlers) == self._count:
+                    break
+                routes = self._late_routes(response, routes)
             if len(self._tasks) >= self._limit:
                 return self._wait_for_room()
             return None
@@ -171,7 +183,7 @@ cdef class Dispatcher:
         """The callables ``response`` goes to, in order (the index rebuilt if stale)."""
         cdef object key
         cdef object routes
-        if self._handlers != self._snapshot:  # identity first: a pointer per entry
+        if not same_entries(self._handlers, self._snapshot):
             self._reindex()
         if not self._routed:
             return self._everyone
@@ -195,11 +207,12 @@ cdef class Dispatcher:
         self._everyone = tuple(snapshot)
         self._table = {}
 
-    cdef tuple _reroute(self, object response, tuple routes, Py_ssize_t index):
-        """``handlers`` changed mid-frame: the frame's new routes, and where to go on."""
-        cdef tuple called = routes[:index]
-        routes = self._routes(response)
-        return routes, resume_index_(routes, called)
+    cdef tuple _late_routes(self, object response, tuple called):
+        """The list grew while ``response`` was delivered to ``called``: the routes of the
+        new list past those."""
+        cdef tuple routes = self._routes(response)
+        cdef Py_ssize_t start = resume_index_(routes, called)
+        return routes[start:]
 
     @property
     def closed(self):
@@ -260,8 +273,6 @@ cdef class Dispatcher:
                     from_callback = True
                     continue
                 pending = None
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
             while index < len(routes):
                 if self._closed:
                     return
@@ -271,20 +282,19 @@ cdef class Dispatcher:
                     result = handler(response)
                 except Exception as exc:
                     pending = self._inline_failure(exc, response)
-                    if len(self._handlers) != self._count:
-                        routes, index = self._reroute(response, routes, index)
                     if pending is not None:
                         from_callback = True
                         break
                     continue
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
                 if is_awaitable(result):
                     pending = result
                     from_callback = False
                     break
             if pending is None:
-                return
+                if self._closed or len(self._handlers) == self._count:
+                    return
+                routes = self._late_routes(response, routes)
+                index = 0
 
     cdef object _inline_failure(self, BaseException exc, object response):
         """Count a failure and report it: return the callback's awaitable, or raise HandlerError."""

@@ -113,26 +113,28 @@ cdef class FramePath:
             return None
         # msgspec hands back the enum member itself for every known channel and event.
         channel = response.channel
+        event = response.event
         if self._measure and channel is not None:
-            self._measure_lag(response, channel, now)
+            self._measure_lag(response, channel, event, now)
         if channel is BOOK:
             resync = self._apply_book(response)
             if resync is not None:
                 self._request_resync(resync)
         pending = self._dispatch(response)
-        event = response.event
         if event is ERROR or event is PONG:
             if pending is not None:
                 return self._control_after(pending, response)
             self._on_control(response)
         return pending
 
-    cdef void _measure_lag(self, object response, object channel, double now) except *:
+    cdef void _measure_lag(
+        self, object response, object channel, object event, double now
+    ) except *:
         cdef PyObject* stamped
         cdef PyObject* known
         cdef Py_ssize_t slot
         cdef long long lag_ms
-        if type(response) is not RESPONSE or response.event in LAG_EXCLUDED:
+        if type(response) is not RESPONSE or event in LAG_EXCLUDED:
             return
         # The slot itself: only an exact Response is read this way.
         stamped = (<PyObject**>((<char*><PyObject*>response) + WIRE_TIME_OFFSET))[0]

@@ -60,19 +60,17 @@ _SUB: Final = 1 << SUB_BITS
 _STRANGERS: Final = 64
 
 
-def _magnitude(value: int) -> int:
-    """The bucket of a lag of ``value`` ms, 0 <= value <= MAX_LAG_MS, within its sign."""
-    if value < _SUB:
-        return value
-    exponent = value.bit_length() - 1
-    return ((exponent - SUB_BITS + 1) << SUB_BITS) + ((value >> (exponent - SUB_BITS)) & (_SUB - 1))
-
-
 def lag_bucket(lag_ms: int) -> int:
     """The bucket, 0 <= bucket < BUCKETS, of a lag in ms (clamped to +-MAX_LAG_MS)."""
-    if lag_ms >= 0:
-        return ZERO + _magnitude(min(lag_ms, MAX_LAG_MS))
-    return ZERO - _magnitude(min(-lag_ms, MAX_LAG_MS))
+    # One function, no helper calls: the pure-Python frame path runs this for every frame.
+    value = lag_ms if lag_ms >= 0 else -lag_ms
+    if value >= _SUB:
+        value = min(value, MAX_LAG_MS)
+        exponent = value.bit_length() - 1
+        value = ((exponent - SUB_BITS + 1) << SUB_BITS) + (
+            (value >> (exponent - SUB_BITS)) & (_SUB - 1)
+        )
+    return ZERO + value if lag_ms >= 0 else ZERO - value
 
 
 def _magnitude_bounds(bucket: int) -> tuple[int, int]:

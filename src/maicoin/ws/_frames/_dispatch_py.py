@@ -8,9 +8,11 @@ Modes:
 Handlers come from the ``handlers`` list, in its order: a plain callable gets every response,
 a ``routing.Route`` only those of its channel, market and event. The list is indexed by
 ``(channel, market, event)`` into one tuple of callables per key, so a frame costs one dict
-lookup however many routes there are; the index is rebuilt when the list changes (checked
-at each frame, and by its length after each handler call, so a handler appended while a
-frame is delivered gets that frame too, and one removed costs no other handler its call).
+lookup however many routes there are. A frame goes to the tuple of the list as it was when
+the frame came; the index is rebuilt when the list changed (checked at each frame). A
+handler appended while a frame is delivered gets that frame too, after the others (the
+list's length is checked when the tuple is done); one removed meanwhile is still called for
+it, and for no later frame.
 
 - ``inline``: handlers run in registration order. Sync handlers are called directly and
   ``dispatch`` returns None; the first handler that returns an awaitable makes ``dispatch``
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from inspect import isawaitable
 from types import CoroutineType
 from typing import Any, TypeAlias, final
@@ -142,44 +144,46 @@ class Dispatcher:
             return None
         mode = self._mode
         if mode is _INLINE:
-            routes = self._routes(response)
-            index = 0
-            while index < len(routes):
-                if self._closed:  # a handler stopped the stream: no further call
+            # _routes' common case inline: a Python call per frame costs more than the rest.
+            if self._routed or self._handlers != self._snapshot:
+                routes = self._routes(response)
+            else:
+                routes = self._everyone
+            while True:  # once more for each change of the list during the frame
+                rest = iter(routes)
+                for handler in rest:
+                    if self._closed:  # a handler stopped the stream: no further call
+                        return None
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        pending = self._inline_failure(exc, response)
+                        if pending is not None:
+                            return self._resume_inline(pending, response, routes, rest, True)
+                        continue
+                    if result is not None and (
+                        type(result) is CoroutineType or isawaitable(result)
+                    ):
+                        return self._resume_inline(result, response, routes, rest, False)
+                if self._closed or len(self._handlers) == self._count:
                     return None
-                handler = routes[index]
-                index += 1
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    pending = self._inline_failure(exc, response)
-                    if len(self._handlers) != self._count:
-                        routes, index = self._reroute(response, routes, index)
-                    if pending is not None:
-                        return self._resume_inline(pending, response, routes, index, True)
-                    continue
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
-                if result is not None and (type(result) is CoroutineType or isawaitable(result)):
-                    return self._resume_inline(result, response, routes, index, False)
-            return None
+                routes = self._late_routes(response, routes)
         if mode is _TASK:
             routes = self._routes(response)
-            index = 0
-            while index < len(routes):
-                handler = routes[index]
-                index += 1
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    self._task_failure(exc, response)
-                else:
+            while True:
+                for handler in routes:
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        self._task_failure(exc, response)
+                        continue
                     if result is not None and (
                         type(result) is CoroutineType or isawaitable(result)
                     ):
                         self._track(result, response, self._handler_done)
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
+                if len(self._handlers) == self._count:
+                    break
+                routes = self._late_routes(response, routes)
             if len(self._tasks) >= self._limit:
                 return self._wait_for_room()
             return None
@@ -260,20 +264,18 @@ class Dispatcher:
         self._everyone = tuple(snapshot)
         self._table = {}
 
-    def _reroute(
-        self, response: Any, routes: tuple[Handler, ...], index: int
-    ) -> tuple[tuple[Handler, ...], int]:
-        """``handlers`` changed mid-frame: the frame's new routes, and where to go on."""
-        called = routes[:index]
+    def _late_routes(self, response: Any, called: tuple[Handler, ...]) -> tuple[Handler, ...]:
+        """The list grew while ``response`` was delivered to ``called``: the routes of the
+        new list past those."""
         routes = self._routes(response)
-        return routes, resume_index(routes, called)
+        return routes[resume_index(routes, called) :]
 
     async def _resume_inline(
         self,
         pending: Awaitable[Any] | None,
         response: Any,
         routes: tuple[Handler, ...],
-        index: int,
+        rest: Iterator[Handler],
         from_callback: bool,
     ) -> None:
         """Await ``pending``, then run the remaining handlers in order, awaiting as needed."""
@@ -288,31 +290,26 @@ class Dispatcher:
                     from_callback = True
                     continue
                 pending = None
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
-            while index < len(routes):
+            for handler in rest:
                 if self._closed:
                     return
-                handler = routes[index]
-                index += 1
                 try:
                     result = handler(response)
                 except Exception as exc:
                     pending = self._inline_failure(exc, response)
-                    if len(self._handlers) != self._count:
-                        routes, index = self._reroute(response, routes, index)
                     if pending is not None:
                         from_callback = True
                         break
                     continue
-                if len(self._handlers) != self._count:
-                    routes, index = self._reroute(response, routes, index)
                 if result is not None and (type(result) is CoroutineType or isawaitable(result)):
                     pending = result
                     from_callback = False
                     break
-            if pending is None:
-                return
+            else:
+                if self._closed or len(self._handlers) == self._count:
+                    return
+                routes = self._late_routes(response, routes)
+                rest = iter(routes)
 
     def _inline_failure(self, exc: Exception, response: Any) -> Awaitable[Any] | None:
         """Count a failure and report it: return the callback's awaitable, or raise HandlerError."""

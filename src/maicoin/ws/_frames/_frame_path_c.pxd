@@ -14,4 +14,6 @@ cdef class FramePath:
     cdef unsigned long long[::1] _lag_counts
 
     cpdef object feed(self, object frame)
-    cdef void _measure_lag(self, object response, object channel, double now) except *
+    cdef void _measure_lag(
+        self, object response, object channel, object event, double now
+    ) except *

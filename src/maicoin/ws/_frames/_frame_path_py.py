@@ -92,22 +92,22 @@ class FramePath:
             return None
         # msgspec hands back the enum member itself for every known channel and event.
         channel = response.channel
+        event = response.event
         if self._feed_lag is not None and channel is not None:
-            self._measure_lag(response, channel, now)
+            self._measure_lag(response, channel, event, now)
         if channel is _BOOK:
             resync = self._apply_book(response)
             if resync is not None:
                 self._request_resync(resync)
         pending = self._dispatch(response)
-        event = response.event
         if event is _ERROR or event is _PONG:
             if pending is not None:
                 return self._control_after(pending, response)
             self._on_control(response)
         return pending
 
-    def _measure_lag(self, response: Response, channel: Any, now: float) -> None:
-        if type(response) is not Response or response.event in LAG_EXCLUDED_EVENTS:
+    def _measure_lag(self, response: Response, channel: Any, event: Any, now: float) -> None:
+        if type(response) is not Response or event in LAG_EXCLUDED_EVENTS:
             return
         stamped = _wire_time(response, Response)
         if type(stamped) is not int:
