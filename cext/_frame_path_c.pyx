@@ -11,7 +11,7 @@ import types
 
 cimport cython
 from cpython.dict cimport PyDict_GetItem
-from cpython.long cimport PyLong_AsLongLong, PyLong_AsSsize_t, PyLong_CheckExact
+from cpython.long cimport PyLong_AsSsize_t, PyLong_CheckExact
 from cpython.object cimport PyObject
 from cpython.time cimport time as wall_time
 
@@ -134,6 +134,7 @@ cdef class FramePath:
         cdef PyObject* known
         cdef Py_ssize_t slot
         cdef long long lag_ms
+        cdef long long stamped_ms
         if type(response) is not RESPONSE or event in LAG_EXCLUDED:
             return
         # The slot itself: only an exact Response is read this way.
@@ -147,7 +148,9 @@ cdef class FramePath:
             slot = PyLong_AsSsize_t(<object>known)
         if slot < 0:
             return
-        lag_ms = <long long>(now * 1000.0) - PyLong_AsLongLong(<object>stamped)
+        # Cython's conversion: CPython 3.11's PyLong_AsLongLong is slow for two-digit ints.
+        stamped_ms = <object>stamped
+        lag_ms = <long long>(now * 1000.0) - stamped_ms
         self._lag_counts[slot * BUCKETS + lag_bucket(lag_ms)] += 1
 
     async def _control_after(self, pending, response):
