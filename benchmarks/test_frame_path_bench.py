@@ -22,7 +22,7 @@ from maicoin.ws.feed_lag import FeedLag
 from maicoin.ws.stats import StreamStats
 
 FRAMES_PER_ROUND = 10_000
-ROUNDS = 15
+ROUNDS = 30
 IMPLEMENTATIONS = {"c": _frame_path_c, "py": _frame_path_py}
 TICKER = (
     b'{"c":"ticker","M":"btcusdt","e":"update","tk":{"M":"btcusdt","O":"1","H":"2","L":"1",'

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableSequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -111,14 +111,14 @@ class FeedLag(Mapping[str, LagSummary]):
     def __init__(self) -> None:
         # Allocated with the first frame path bound to it, never resized (the compiled path
         # holds a view of it): a StreamStats that never streams costs nothing.
-        self._counts: array[int] | None = None
+        self._counts: MutableSequence[int] | None = None
         #: Channel -> its slot in the counts (-1: not measured, the slots were all taken).
         self.slots: dict[Any, int] = {}
         self._channels: list[str] = []
 
     @property
-    def counts(self) -> array[int]:
-        """Every channel's buckets, slot after slot (``BUCKETS`` each)."""
+    def counts(self) -> MutableSequence[int]:
+        """Every channel's buckets, slot after slot (``BUCKETS`` each): an ``array("Q")``."""
         if self._counts is None:
             self._counts = array("Q", bytes(8 * BUCKETS * CHANNEL_SLOTS))
         return self._counts
@@ -143,7 +143,7 @@ class FeedLag(Mapping[str, LagSummary]):
         slot = self._channels.index(channel) if channel in self._channels else -1
         if slot < 0 or self._counts is None:
             raise KeyError(channel)
-        return self._counts[slot * BUCKETS : (slot + 1) * BUCKETS].tolist()
+        return list(self._counts[slot * BUCKETS : (slot + 1) * BUCKETS])
 
     def percentile(self, channel: str, fraction: float) -> float:
         """The lag, in ms, that ``fraction`` (0 < fraction <= 1) of ``channel``'s frames did not

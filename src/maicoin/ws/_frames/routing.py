@@ -111,14 +111,17 @@ class Route:
 
     @property
     def channel(self) -> Channel | None:
+        """The channel of the frames routed (None: any)."""
         return self._channel
 
     @property
     def market(self) -> str | None:
+        """The market of the frames routed (None: any)."""
         return self._market
 
     @property
     def event(self) -> Event | None:
+        """The event of the frames routed (None: any)."""
         return self._event
 
     def matches(self, channel: object, market: object, event: object) -> bool:
