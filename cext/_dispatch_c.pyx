@@ -39,7 +39,9 @@ cdef enum:
 
 
 cdef inline bint same_entries(list handlers, list snapshot):
-    """True when both lists hold the very same objects (what ``!=`` finds, without its call)."""
+    """True when both lists hold the very same objects. The pure twin's ``!=`` differs only
+    for distinct entries that compare equal (two bound methods of one method of one object),
+    which call the same code."""
     cdef Py_ssize_t index
     cdef Py_ssize_t count = len(handlers)
     if count != len(snapshot):

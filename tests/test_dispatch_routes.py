@@ -336,3 +336,23 @@ async def test_a_stream_routes_frames_by_channel_market_and_event(mode: str) -> 
     assert updates.responses == [r for r in seen if r.event is Event.UPDATE]
     trades = [r for r in seen if key(r)[:2] == ("trade", "btcusdt")]
     assert late.responses == trades[len(trades) - len(late.responses) :]
+
+
+@pytest.mark.parametrize("mode", ["inline", "task"])
+async def test_a_handler_removed_during_a_frame_still_gets_that_frame_only(
+    impl: ModuleType, mode: str
+) -> None:
+    seen: list[str] = []
+    handlers: list[Handler] = []
+
+    def removes_the_next(r: Response) -> None:
+        seen.append("first")
+        if later in handlers:
+            handlers.remove(later)
+
+    later = Route(lambda r: seen.append("later"), channel="book")
+    handlers += [removes_the_next, later]
+    target = dispatcher(impl, mode, handlers)
+    await deliver(target, FRAMES[0])
+    await deliver(target, FRAMES[0])
+    assert seen == ["first", "later", "first"]

@@ -3,8 +3,6 @@
 Both twins behave the same; ``maicoin.ws.dispatch`` picks one. The stream calls
 ``dispatch(response)`` once per frame and awaits what it returns, if anything.
 
-Modes:
-
 Handlers come from the ``handlers`` list, in its order: a plain callable gets every response,
 a ``routing.Route`` only those of its channel, market and event. The list is indexed by
 ``(channel, market, event)`` into one tuple of callables per key, so a frame costs one dict
@@ -13,6 +11,8 @@ the frame came; the index is rebuilt when the list changed (checked at each fram
 handler appended while a frame is delivered gets that frame too, after the others (the
 list's length is checked when the tuple is done); one removed meanwhile is still called for
 it, and for no later frame.
+
+Modes:
 
 - ``inline``: handlers run in registration order. Sync handlers are called directly and
   ``dispatch`` returns None; the first handler that returns an awaitable makes ``dispatch``
