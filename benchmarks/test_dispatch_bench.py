@@ -7,6 +7,12 @@ cost of entering the loop is spread over many frames. Divide a round's time by
 the tasks and their done callbacks; queue mode starts each round with a fresh queue.
 ``direct-call`` is the floor: the same loop calling the one sync handler itself.
 
+The ``routed-*`` scenarios dispatch decoded ``book`` updates cycling over ten markets to
+filtered handlers (``Route``): ``routed-1`` has one route for one market (called on a tenth
+of the frames), ``routed-10`` one route per market (exactly one called per frame).
+``self-filtered-10`` is what a user does without routes: ten plain handlers, each testing the
+frame's market itself (ten Python calls per frame).
+
 Run: ``PYTHONPATH=src .venv/bin/python -m pytest benchmarks/test_dispatch_bench.py``
 """
 
@@ -22,7 +28,10 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from maicoin.ws._frames import _dispatch_c, _dispatch_py
 from maicoin.ws._frames._dispatch_py import Dispatcher, Handler
+from maicoin.ws._frames.decode import decode_response
+from maicoin.ws._frames.routing import Route
 from maicoin.ws.errors import HandlerError
+from maicoin.ws.response import Response
 
 DISPATCHES = 10_000
 ROUNDS = 15
@@ -45,11 +54,38 @@ async def record_async(response: Any) -> None:
     """The cheapest async handler."""
 
 
+MARKETS = [f"market{n}" for n in range(10)]
+BOOK_UPDATES: list[Response] = [
+    decode_response(
+        f'{{"c":"book","M":"{MARKETS[n % 10]}","e":"update","a":[],"b":[],"T":1}}'.encode()
+    )
+    for n in range(DISPATCHES)
+]
+
+
+def self_filtered(market: str) -> Handler:
+    """A plain handler that looks at every frame and keeps its market's."""
+
+    def handler(response: Response) -> None:
+        if response.market == market:
+            record(response)
+
+    return handler
+
+
 SCENARIOS: dict[str, tuple[str, list[Handler]]] = {
     "inline-sync": ("inline", [record]),
     "inline-async": ("inline", [record_async]),
     "task": ("task", [record_async]),
     "queue": ("queue", []),
+    "routed-1": ("inline", [Route(record, channel="book", market=MARKETS[0])]),
+    "routed-10": ("inline", [Route(record, channel="book", market=m) for m in MARKETS]),
+    "self-filtered-10": ("inline", [self_filtered(m) for m in MARKETS]),
+}
+# Frames of each scenario: plain ints where the handlers never look at them.
+FRAMES: dict[str, list[Any]] = {
+    name: BOOK_UPDATES if name.startswith(("routed", "self-filtered")) else list(range(DISPATCHES))
+    for name in SCENARIOS
 }
 
 
@@ -73,9 +109,9 @@ def measure(
     pedantic(target, setup=setup, rounds=ROUNDS, warmup_rounds=1)
 
 
-async def drive(dispatcher: Dispatcher) -> None:
+async def drive(dispatcher: Dispatcher, frames: list[Any]) -> None:
     dispatch = dispatcher.dispatch
-    for frame in range(DISPATCHES):
+    for frame in frames:
         pending = dispatch(frame)
         if pending is not None:
             await pending
@@ -102,8 +138,10 @@ def test_dispatch(
         queue: asyncio.Queue[Any] = asyncio.Queue()
         return (module.Dispatcher(mode, handlers, queue, None, refuse),), {}
 
+    frames = FRAMES[scenario]
+
     def run(dispatcher: Dispatcher) -> None:
-        loop.run_until_complete(drive(dispatcher))
+        loop.run_until_complete(drive(dispatcher, frames))
 
     measure(benchmark, run, setup=fresh)
 

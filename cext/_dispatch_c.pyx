@@ -1,8 +1,8 @@
 """Deliver decoded responses to handlers or a queue: the compiled twin of ``_dispatch_py``.
 
-Same behaviour as the pure-Python twin (whose docstring describes the modes); this one keeps
-the mode as a C int, the handler index as a C integer, and every module-level lookup of the
-per-frame path cached once in a C variable.
+Same behaviour as the pure-Python twin (whose docstring describes the modes and the route
+index); this one keeps the mode as a C int, the handler index as a C integer, and every
+module-level lookup of the per-frame path cached once in a C variable.
 """
 
 import asyncio
@@ -12,6 +12,7 @@ import types
 cimport cython
 from cpython.pyport cimport PY_SSIZE_T_MAX
 
+from maicoin.ws._frames import routing as _routing
 from maicoin.ws._frames.rules import DISPATCH_MODES, checked_dispatch_mode, checked_task_limit
 from maicoin.ws.errors import HandlerError
 
@@ -24,12 +25,31 @@ cdef object aio_shield = asyncio.shield
 cdef object inspect_isawaitable = inspect.isawaitable
 cdef object CoroutineType = types.CoroutineType
 cdef object HandlerError_ = HandlerError
+cdef object routes_for_ = _routing.routes_for
+cdef object route_key_ = _routing.route_key
+cdef object resume_index_ = _routing.resume_index
+cdef object has_routes_ = _routing.has_routes
+cdef Py_ssize_t TABLE_LIMIT = _routing.ROUTE_CACHE_LIMIT
 
 # Positions in DISPATCH_MODES (the mode names are never duplicated here).
 cdef enum:
     MODE_INLINE = 0
     MODE_TASK = 1
     MODE_QUEUE = 2
+
+
+cdef inline bint same_entries(list handlers, list snapshot):
+    """True when both lists hold the very same objects. The pure twin's ``!=`` differs only
+    for distinct entries that compare equal (two bound methods of one method of one object),
+    which call the same code."""
+    cdef Py_ssize_t index
+    cdef Py_ssize_t count = len(handlers)
+    if count != len(snapshot):
+        return False
+    for index in range(count):
+        if <void*>handlers[index] is not <void*>snapshot[index]:
+            return False
+    return True
 
 
 cdef inline bint is_awaitable(object value):
@@ -43,6 +63,12 @@ cdef class Dispatcher:
 
     cdef int _mode
     cdef list _handlers
+    # The route index: the list as last indexed, and what was derived from it.
+    cdef list _snapshot
+    cdef Py_ssize_t _count
+    cdef bint _routed
+    cdef tuple _everyone
+    cdef dict _table
     cdef object _queue
     cdef object _on_handler_error
     cdef object _on_unhandled
@@ -73,6 +99,7 @@ cdef class Dispatcher:
         self._limit = PY_SSIZE_T_MAX if limit is None else min(limit, PY_SSIZE_T_MAX)
         self._room = None
         self._handlers = handlers
+        self._reindex()
         self._queue = queue
         self._on_handler_error = on_handler_error
         self._on_unhandled = on_unhandled
@@ -104,42 +131,47 @@ cdef class Dispatcher:
 
     def dispatch(self, response):
         """Deliver one response; return an awaitable the caller must await, or None."""
-        cdef list handlers
-        cdef Py_ssize_t index = 0
+        cdef tuple routes
+        cdef Py_ssize_t index
         cdef object handler
         cdef object result
         if self._closed:
             return None
         if self._mode == MODE_INLINE:
-            handlers = self._handlers
-            # len() is re-read each step: handlers may be added while we run.
-            while index < len(handlers):
-                if self._closed:  # a handler stopped the stream: no further call
+            routes = self._routes(response)
+            while True:  # once more for each change of the list during the frame
+                index = 0
+                while index < len(routes):
+                    if self._closed:  # a handler stopped the stream: no further call
+                        return None
+                    handler = routes[index]
+                    index += 1
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        result = self._inline_failure(exc, response)
+                        if result is not None:
+                            return self._resume_inline(result, response, routes, index, True)
+                        continue
+                    if is_awaitable(result):
+                        return self._resume_inline(result, response, routes, index, False)
+                if self._closed or len(self._handlers) == self._count:
                     return None
-                handler = handlers[index]
-                index += 1
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    result = self._inline_failure(exc, response)
-                    if result is not None:
-                        return self._resume_inline(result, response, index, True)
-                    continue
-                if is_awaitable(result):
-                    return self._resume_inline(result, response, index, False)
-            return None
+                routes = self._late_routes(response, routes)
         if self._mode == MODE_TASK:
-            handlers = self._handlers
-            while index < len(handlers):
-                handler = handlers[index]
-                index += 1
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    self._task_failure(exc, response)
-                    continue
-                if is_awaitable(result):
-                    self._track(result, response, self._handler_done_cb)
+            routes = self._routes(response)
+            while True:
+                for handler in routes:
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        self._task_failure(exc, response)
+                        continue
+                    if is_awaitable(result):
+                        self._track(result, response, self._handler_done_cb)
+                if len(self._handlers) == self._count:
+                    break
+                routes = self._late_routes(response, routes)
             if len(self._tasks) >= self._limit:
                 return self._wait_for_room()
             return None
@@ -148,6 +180,41 @@ cdef class Dispatcher:
         except aio_QueueFull:
             return self._queue.put(response)
         return None
+
+    cdef tuple _routes(self, object response):
+        """The callables ``response`` goes to, in order (the index rebuilt if stale)."""
+        cdef object key
+        cdef object routes
+        if not same_entries(self._handlers, self._snapshot):
+            self._reindex()
+        if not self._routed:
+            return self._everyone
+        try:
+            key = (response.channel, response.market, response.event)
+        except AttributeError:  # not a Response: only the unfiltered handlers match it
+            key = route_key_(response)
+        routes = self._table.get(key)
+        if routes is None:
+            if len(self._table) >= TABLE_LIMIT:
+                self._table = {}
+            routes = routes_for_(self._snapshot, key)
+            self._table[key] = routes
+        return <tuple>routes
+
+    cdef void _reindex(self) except *:
+        cdef list snapshot = list(self._handlers)
+        self._snapshot = snapshot
+        self._count = len(snapshot)
+        self._routed = has_routes_(snapshot)
+        self._everyone = tuple(snapshot)
+        self._table = {}
+
+    cdef tuple _late_routes(self, object response, tuple called):
+        """The list grew while ``response`` was delivered to ``called``: the routes of the
+        new list past those."""
+        cdef tuple routes = self._routes(response)
+        cdef Py_ssize_t start = resume_index_(routes, called)
+        return routes[start:]
 
     @property
     def closed(self):
@@ -193,9 +260,10 @@ cdef class Dispatcher:
             if not room.done():
                 room.set_result(None)
 
-    async def _resume_inline(self, pending, response, Py_ssize_t index, bint from_callback):
+    async def _resume_inline(
+        self, pending, response, tuple routes, Py_ssize_t index, bint from_callback
+    ):
         """Await ``pending``, then run the remaining handlers in order, awaiting as needed."""
-        cdef list handlers = self._handlers
         while True:
             if pending is not None:
                 try:
@@ -207,10 +275,10 @@ cdef class Dispatcher:
                     from_callback = True
                     continue
                 pending = None
-            while index < len(handlers):
+            while index < len(routes):
                 if self._closed:
                     return
-                handler = handlers[index]
+                handler = routes[index]
                 index += 1
                 try:
                     result = handler(response)
@@ -225,7 +293,10 @@ cdef class Dispatcher:
                     from_callback = False
                     break
             if pending is None:
-                return
+                if self._closed or len(self._handlers) == self._count:
+                    return
+                routes = self._late_routes(response, routes)
+                index = 0
 
     cdef object _inline_failure(self, BaseException exc, object response):
         """Count a failure and report it: return the callback's awaitable, or raise HandlerError."""

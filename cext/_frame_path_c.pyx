@@ -3,20 +3,71 @@
 Same behaviour; here ``FramePath.feed`` is a C function, every module-level lookup of the
 per-frame path is cached once in a C variable, and the wall clock is read with CPython's C
 clock instead of a call to ``time.time``. Its fields are declared in ``_frame_path_c.pxd`` so
-the compiled receive loop calls ``feed`` directly.
+the compiled receive loop calls ``feed`` directly. The feed lag is counted in C: ``T`` read
+straight from its slot (no ``datetime``), the bucket found with integer operations.
 """
 
+import types
+
 cimport cython
+from cpython.dict cimport PyDict_GetItem
+from cpython.long cimport PyLong_AsSsize_t, PyLong_CheckExact
+from cpython.object cimport PyObject
 from cpython.time cimport time as wall_time
 
+import maicoin.ws.feed_lag as _feed_lag
 from maicoin.ws.channel import Channel
-from maicoin.ws.response import Event
+from maicoin.ws.response import Event, Response
+from maicoin.ws._frames import rules as _rules
 from maicoin.ws._frames.rules import undecodable_frame
+
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+
+cdef extern from *:
+    int __builtin_clzll(unsigned long long value) nogil
 
 cdef object BOOK = Channel.BOOK
 cdef object USER = Channel.USER
 cdef object ERROR = Event.ERROR
 cdef object PONG = Event.PONG
+cdef object RESPONSE = Response
+cdef frozenset LAG_EXCLUDED = _rules.LAG_EXCLUDED_EVENTS
+# The bucket layout of maicoin.ws.feed_lag, read from it (lag_bucket below is its C form).
+cdef int SUB_BITS = _feed_lag.SUB_BITS
+cdef unsigned long long SUB = 1ULL << SUB_BITS
+cdef long long MAX_LAG_MS = _feed_lag.MAX_LAG_MS
+cdef Py_ssize_t ZERO = _feed_lag.ZERO
+cdef Py_ssize_t BUCKETS = _feed_lag.BUCKETS
+
+
+cdef Py_ssize_t slot_offset(object slot) except -1:
+    """Where a slot descriptor keeps its value inside an instance."""
+    if type(slot) is not types.MemberDescriptorType:
+        raise TypeError(f"expected a slot descriptor, got {type(slot).__name__}")
+    return (<PyMemberDescrObject*>slot).d_member.offset
+
+
+cdef Py_ssize_t WIRE_TIME_OFFSET = slot_offset(_feed_lag.WIRE_TIME)
+
+
+cdef inline Py_ssize_t magnitude(unsigned long long value) noexcept:
+    cdef int exponent
+    if value < SUB:
+        return <Py_ssize_t>value
+    exponent = 63 - __builtin_clzll(value)
+    return ((exponent - SUB_BITS + 1) << SUB_BITS) + <Py_ssize_t>(
+        (value >> (exponent - SUB_BITS)) & (SUB - 1)
+    )
+
+
+cdef inline Py_ssize_t lag_bucket(long long lag_ms) noexcept:
+    if lag_ms >= 0:
+        return ZERO + magnitude(<unsigned long long>min(lag_ms, MAX_LAG_MS))
+    return ZERO - magnitude(<unsigned long long>min(-lag_ms, MAX_LAG_MS))
 
 
 @cython.final
@@ -26,7 +77,7 @@ cdef class FramePath:
 
     def __init__(
         self, *, decode, stats, apply_book, dispatch, request_resync, on_control,
-        apply_private=None,
+        apply_private=None, feed_lag=None,
     ):
         self._decode = decode
         self._stats = stats
@@ -35,6 +86,11 @@ cdef class FramePath:
         self._request_resync = request_resync
         self._on_control = on_control
         self._apply_private = apply_private
+        self._feed_lag = feed_lag
+        self._measure = feed_lag is not None
+        if self._measure:
+            self._lag_slots = feed_lag.slots
+            self._lag_counts = feed_lag.counts
 
     @property
     def stats(self):
@@ -45,31 +101,62 @@ cdef class FramePath:
         """Handle one frame; return an awaitable to await before the next frame, or None."""
         cdef object stats = self._stats
         cdef object response
+        cdef object channel
         cdef object pending
         cdef object resync
         cdef object event
+        cdef double now = wall_time()
         stats.messages += 1
         stats.bytes += len(frame)
-        stats.last_receive_time = wall_time()
+        stats.last_receive_time = now
         try:
             response = self._decode(frame)
         except Exception as exc:  # whatever decoding raises, the frame alone is lost
             undecodable_frame(stats, frame, exc)
             return None
         # msgspec hands back the enum member itself for every known channel and event.
-        if response.channel is BOOK:
+        channel = response.channel
+        event = response.event
+        if self._measure and channel is not None:
+            self._measure_lag(response, channel, event, now)
+        if channel is BOOK:
             resync = self._apply_book(response)
             if resync is not None:
                 self._request_resync(resync)
-        elif response.channel is USER and self._apply_private is not None:
+        elif channel is USER and self._apply_private is not None:
             self._apply_private(response)
         pending = self._dispatch(response)
-        event = response.event
         if event is ERROR or event is PONG:
             if pending is not None:
                 return self._control_after(pending, response)
             self._on_control(response)
         return pending
+
+    cdef void _measure_lag(
+        self, object response, object channel, object event, double now
+    ) except *:
+        cdef PyObject* stamped
+        cdef PyObject* known
+        cdef Py_ssize_t slot
+        cdef long long lag_ms
+        cdef long long stamped_ms
+        if type(response) is not RESPONSE or event in LAG_EXCLUDED:
+            return
+        # The slot itself: only an exact Response is read this way.
+        stamped = (<PyObject**>((<char*><PyObject*>response) + WIRE_TIME_OFFSET))[0]
+        if stamped is NULL or not PyLong_CheckExact(<object>stamped):
+            return
+        known = PyDict_GetItem(self._lag_slots, channel)
+        if known is NULL:
+            slot = self._feed_lag.slot_for(channel)
+        else:
+            slot = PyLong_AsSsize_t(<object>known)
+        if slot < 0:
+            return
+        # Cython's conversion: CPython 3.11's PyLong_AsLongLong is slow for two-digit ints.
+        stamped_ms = <object>stamped
+        lag_ms = <long long>(now * 1000.0) - stamped_ms
+        self._lag_counts[slot * BUCKETS + lag_bucket(lag_ms)] += 1
 
     async def _control_after(self, pending, response):
         await pending

@@ -70,6 +70,7 @@ __all__ = [
     "as_validation_error",
     "mask",
     "unix_ms_reader",
+    "wire_slot",
 ]
 
 _ENUM_LOOKUP = enum.Enum.__new__.__code__
@@ -178,7 +179,7 @@ def datetime_from_unix_ms(value: int | float | str) -> datetime:
 class _TimestampAttribute:
     # Replaces a timestamp field's slot attribute: the slot keeps the wire value, reads convert.
 
-    __slots__ = ("_get", "_set")
+    __slots__ = ("_get", "_set", "wire")
 
     @property
     def __doc__(self) -> str:  # type: ignore[override]
@@ -188,6 +189,7 @@ class _TimestampAttribute:
     def __init__(self, slot: Any) -> None:
         self._get = slot.__get__
         self._set = slot.__set__
+        self.wire = slot  # the slot itself, for readers of the wire value (``wire_slot``)
 
     def __get__(self, model: object, owner: type | None = None) -> Any:
         if model is None:
@@ -219,6 +221,15 @@ def unix_ms_reader(model: type, name: str) -> Callable[[Any], int | None]:
     if not isinstance(attribute, _TimestampAttribute):
         raise TypeError(f"{model.__name__}.{name} is not a timestamp field")
     return attribute.unix_ms
+
+
+def wire_slot(model: type, field: str) -> Any:
+    """The slot that keeps a timestamp field's wire value (the Unix ms as received):
+    ``slot.__get__(instance, model)`` reads it without building a ``datetime``."""
+    attribute = model.__dict__.get(field)
+    if not isinstance(attribute, _TimestampAttribute):
+        raise TypeError(f"{model.__name__}.{field} is not a timestamp field")
+    return attribute.wire
 
 
 def _marker(annotation: object, kind: type[_T]) -> _T | None:

@@ -15,8 +15,11 @@ Series (``stream`` label on all; ``market`` too on ``maicoin_ws_book_synced``):
 ``maicoin_ws_{messages,bytes,decode_errors,reconnects,connections,resyncs,handler_errors,
 requests_sent}_total`` (counters, ``StreamStats`` fields of the same names),
 ``maicoin_ws_connected`` (1 while a connection is open), ``maicoin_ws_last_receive_
-timestamp_seconds`` (once a frame arrived) and ``maicoin_ws_book_synced`` (1 while that
-market's local book is in sync).
+timestamp_seconds`` (once a frame arrived), ``maicoin_ws_book_synced`` (1 while that
+market's local book is in sync), and, from ``stats.feed_lag`` and ``stats.ping_rtt``:
+``maicoin_ws_feed_lag_seconds`` (labels ``channel`` and ``quantile`` 0.5 and 0.99),
+``maicoin_ws_feed_lag_frames_total`` (frames measured, by ``channel``) and
+``maicoin_ws_ping_rtt_seconds`` (once a ping was answered).
 
 Needs the ``metrics`` extra, ``pip install 'maicoin-ws[metrics]'`` (prometheus-client);
 without it every function here raises an ``ImportError`` that says so.
@@ -134,6 +137,12 @@ class StreamCollector:
             # copy the (dict) mapping in one step instead of iterating the live one.
             for market, book in list(stream.books.items()):
                 families.book_synced.add_metric([name, market], 1.0 if book.synced else 0.0)
+            for channel, lag in stats.feed_lag.items():
+                families.lag_frames.add_metric([name, channel], lag.count)
+                for quantile, value in (("0.5", lag.p50_ms), ("0.99", lag.p99_ms)):
+                    families.lag.add_metric([name, channel, quantile], value / 1000)
+            if stats.ping_rtt is not None:
+                families.ping_rtt.add_metric([name], stats.ping_rtt)
         yield from families.all()
 
     def _live(self) -> list[tuple[str, Stream]]:
@@ -167,8 +176,32 @@ class _Families:
             labels=["stream", "market"],
         )
 
+        self.lag: GaugeMetricFamily = core.GaugeMetricFamily(
+            "maicoin_ws_feed_lag_seconds",
+            "Local receive time minus the frame's exchange time T (snapshots left out).",
+            labels=["stream", "channel", "quantile"],
+        )
+        self.lag_frames: CounterMetricFamily = core.CounterMetricFamily(
+            "maicoin_ws_feed_lag_frames",
+            "Frames whose feed lag was measured.",
+            labels=["stream", "channel"],
+        )
+        self.ping_rtt: GaugeMetricFamily = core.GaugeMetricFamily(
+            "maicoin_ws_ping_rtt_seconds",
+            "Round trip of the last application ping.",
+            labels=["stream"],
+        )
+
     def all(self) -> list[Metric]:
-        return [*self.counters, self.connected, self.last_receive, self.book_synced]
+        return [
+            *self.counters,
+            self.connected,
+            self.last_receive,
+            self.book_synced,
+            self.lag,
+            self.lag_frames,
+            self.ping_rtt,
+        ]
 
 
 def register_stream(

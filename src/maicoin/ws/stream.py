@@ -25,16 +25,17 @@ from ._event_loop import NO_UVLOOP_ENV, loop_factory
 from ._frames.account import AccountKeeper
 from ._frames.book import BookKeeper, OrderBook
 from ._frames.dispatch import Dispatcher
+from ._frames.routing import Route
 from ._frames.rules import BookResync, checked_dispatch_mode, checked_task_limit
 from ._io.connect import ConnectFactory, checked_uri, default_connect
 from .account import Balances, OpenOrders, OwnTrades
-from .channel import auth_filter_for
+from .channel import Channel, auth_filter_for
 from .errors import SubscriptionError
 from .filter import Filter
 from .ratelimit import RequestRateLimiter
 from .reconnect import ReconnectPolicy
 from .request import Request
-from .response import Response
+from .response import Event, Response
 from .stats import StreamStats
 from .subscription import Subscription
 
@@ -48,6 +49,7 @@ __all__ = [
     "HandlerErrorCallback",
     "LifecycleCallback",
     "ReconnectPolicy",
+    "Route",
     "Stream",
     "StreamState",
     "WebSocketConnection",
@@ -308,11 +310,29 @@ class Stream:
             self._auth = fresh
         return list(self.requests)
 
-    def add_handler(self, handler: Handler) -> None:
-        """Call ``handler(response)`` for every response (sync or async callable)."""
+    def add_handler(
+        self,
+        handler: Handler,
+        *,
+        channel: Channel | str | None = None,
+        market: str | None = None,
+        event: Event | str | None = None,
+    ) -> Handler:
+        """Call ``handler(response)`` (sync or async) for every response, or only for those
+        of ``channel``, ``market`` and ``event`` (each a filter when given).
+
+        Returns what was appended to ``handlers``: ``handler`` itself, or with a filter a
+        ``Route``; ``stream.handlers.remove(that)`` takes it out again. Handlers run in the
+        order they were added, filtered or not, and one added while the stream runs gets
+        the next frame. An unknown channel or event raises ValueError naming it.
+        """
         if not callable(handler):
             raise TypeError(f"handler must be callable, got {type(handler).__name__}")
-        self.handlers.append(handler)
+        entry: Handler = handler
+        if channel is not None or market is not None or event is not None:
+            entry = Route(handler, channel=channel, market=market, event=event)
+        self.handlers.append(entry)
+        return entry
 
     def auth(
         self,

@@ -162,7 +162,8 @@ class Session:
             raise TimeoutError(f"no pong within {timeout} s") from None
         finally:
             self._pings.pop(request.id, None)
-        return answered - started
+        self._stats.ping_rtt = round_trip = answered - started
+        return round_trip
 
     async def run(self, dispatcher: Dispatcher) -> None:
         """Connect, and reconnect by the policy, until stopped or a permanent failure.
@@ -286,6 +287,7 @@ class Session:
             request_resync=self._resync,
             on_control=self._on_control,
             apply_private=self._account.apply,
+            feed_lag=self._stats.feed_lag,
         )
 
     async def _connection_lifetime(self, dispatcher: Dispatcher) -> None:

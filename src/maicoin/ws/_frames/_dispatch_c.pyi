@@ -5,7 +5,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, final
 
 from ..errors import HandlerError
-from ._dispatch_py import ErrorCallback, Handler
+from ._dispatch_py import ErrorCallback
+from .routing import Handler
 from .rules import DISPATCH_MODES as DISPATCH_MODES
 
 @final

@@ -3,6 +3,15 @@
 Both twins behave the same; ``maicoin.ws.dispatch`` picks one. The stream calls
 ``dispatch(response)`` once per frame and awaits what it returns, if anything.
 
+Handlers come from the ``handlers`` list, in its order: a plain callable gets every response,
+a ``routing.Route`` only those of its channel, market and event. The list is indexed by
+``(channel, market, event)`` into one tuple of callables per key, so a frame costs one dict
+lookup however many routes there are. A frame goes to the tuple of the list as it was when
+the frame came; the index is rebuilt when the list changed (checked at each frame). A
+handler appended while a frame is delivered gets that frame too, after the others (the
+list's length is checked when the tuple is done); one removed meanwhile is still called for
+it, and for no later frame.
+
 Modes:
 
 - ``inline``: handlers run in registration order. Sync handlers are called directly and
@@ -32,9 +41,17 @@ from types import CoroutineType
 from typing import Any, TypeAlias, final
 
 from ..errors import HandlerError
+from .routing import (
+    ROUTE_CACHE_LIMIT,
+    Handler,
+    RouteKey,
+    has_routes,
+    resume_index,
+    route_key,
+    routes_for,
+)
 from .rules import DISPATCH_MODES, checked_dispatch_mode, checked_task_limit
 
-Handler: TypeAlias = Callable[[Any], Any]
 ErrorCallback: TypeAlias = Callable[[BaseException, Any], Any]
 
 _INLINE, _TASK, _QUEUE = DISPATCH_MODES
@@ -46,6 +63,8 @@ class Dispatcher:
 
     __slots__ = (
         "_closed",
+        "_count",
+        "_everyone",
         "_handler_errors",
         "_handlers",
         "_limit",
@@ -55,6 +74,9 @@ class Dispatcher:
         "_on_unhandled",
         "_queue",
         "_room",
+        "_routed",
+        "_snapshot",
+        "_table",
         "_tasks",
     )
 
@@ -79,6 +101,13 @@ class Dispatcher:
         self._limit: int = sys.maxsize if limit is None else limit
         self._mode: str = mode
         self._handlers = handlers
+        # The route index: the list as last indexed, and what was derived from it.
+        self._snapshot: list[Handler] = []
+        self._count = 0
+        self._routed = False
+        self._everyone: tuple[Handler, ...] = ()
+        self._table: dict[RouteKey, tuple[Handler, ...]] = {}
+        self._reindex()
         self._queue = queue
         self._on_handler_error = on_handler_error
         self._on_unhandled = on_unhandled
@@ -115,29 +144,46 @@ class Dispatcher:
             return None
         mode = self._mode
         if mode is _INLINE:
-            rest = iter(self._handlers)
-            for handler in rest:
-                if self._closed:  # a handler stopped the stream: no further call
+            # _routes' common case inline: a Python call per frame costs more than the rest.
+            if self._routed or self._handlers != self._snapshot:
+                routes = self._routes(response)
+            else:
+                routes = self._everyone
+            while True:  # once more for each change of the list during the frame
+                rest = iter(routes)
+                for handler in rest:
+                    if self._closed:  # a handler stopped the stream: no further call
+                        return None
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        pending = self._inline_failure(exc, response)
+                        if pending is not None:
+                            return self._resume_inline(pending, response, routes, rest, True)
+                        continue
+                    if result is not None and (
+                        type(result) is CoroutineType or isawaitable(result)
+                    ):
+                        return self._resume_inline(result, response, routes, rest, False)
+                if self._closed or len(self._handlers) == self._count:
                     return None
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    pending = self._inline_failure(exc, response)
-                    if pending is not None:
-                        return self._resume_inline(pending, response, rest, True)
-                    continue
-                if result is not None and (type(result) is CoroutineType or isawaitable(result)):
-                    return self._resume_inline(result, response, rest, False)
-            return None
+                routes = self._late_routes(response, routes)
         if mode is _TASK:
-            for handler in self._handlers:
-                try:
-                    result = handler(response)
-                except Exception as exc:
-                    self._task_failure(exc, response)
-                    continue
-                if result is not None and (type(result) is CoroutineType or isawaitable(result)):
-                    self._track(result, response, self._handler_done)
+            routes = self._routes(response)
+            while True:
+                for handler in routes:
+                    try:
+                        result = handler(response)
+                    except Exception as exc:
+                        self._task_failure(exc, response)
+                        continue
+                    if result is not None and (
+                        type(result) is CoroutineType or isawaitable(result)
+                    ):
+                        self._track(result, response, self._handler_done)
+                if len(self._handlers) == self._count:
+                    break
+                routes = self._late_routes(response, routes)
             if len(self._tasks) >= self._limit:
                 return self._wait_for_room()
             return None
@@ -193,10 +239,42 @@ class Dispatcher:
             if not room.done():
                 room.set_result(None)
 
+    def _routes(self, response: Any) -> tuple[Handler, ...]:
+        """The callables ``response`` goes to, in order (the index rebuilt if stale)."""
+        if self._handlers != self._snapshot:  # identity first: a pointer per entry
+            self._reindex()
+        if not self._routed:
+            return self._everyone
+        try:
+            key = (response.channel, response.market, response.event)
+        except AttributeError:  # not a Response: only the unfiltered handlers match it
+            key = route_key(response)
+        routes = self._table.get(key)
+        if routes is None:
+            if len(self._table) >= ROUTE_CACHE_LIMIT:
+                self._table = {}
+            routes = self._table[key] = routes_for(self._snapshot, key)
+        return routes
+
+    def _reindex(self) -> None:
+        snapshot = list(self._handlers)
+        self._snapshot = snapshot
+        self._count = len(snapshot)
+        self._routed = has_routes(snapshot)
+        self._everyone = tuple(snapshot)
+        self._table = {}
+
+    def _late_routes(self, response: Any, called: tuple[Handler, ...]) -> tuple[Handler, ...]:
+        """The list grew while ``response`` was delivered to ``called``: the routes of the
+        new list past those."""
+        routes = self._routes(response)
+        return routes[resume_index(routes, called) :]
+
     async def _resume_inline(
         self,
         pending: Awaitable[Any] | None,
         response: Any,
+        routes: tuple[Handler, ...],
         rest: Iterator[Handler],
         from_callback: bool,
     ) -> None:
@@ -228,7 +306,10 @@ class Dispatcher:
                     from_callback = False
                     break
             else:
-                return
+                if self._closed or len(self._handlers) == self._count:
+                    return
+                routes = self._late_routes(response, routes)
+                rest = iter(routes)
 
     def _inline_failure(self, exc: Exception, response: Any) -> Awaitable[Any] | None:
         """Count a failure and report it: return the callback's awaitable, or raise HandlerError."""

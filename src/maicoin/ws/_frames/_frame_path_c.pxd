@@ -8,5 +8,13 @@ cdef class FramePath:
     cdef object _request_resync
     cdef object _on_control
     cdef object _apply_private
+    # Feed lag (``maicoin.ws.feed_lag``): its counts are viewed once, never resized.
+    cdef bint _measure
+    cdef object _feed_lag
+    cdef dict _lag_slots
+    cdef unsigned long long[::1] _lag_counts
 
     cpdef object feed(self, object frame)
+    cdef void _measure_lag(
+        self, object response, object channel, object event, double now
+    ) except *

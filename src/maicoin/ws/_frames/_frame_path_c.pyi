@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any, final
 
+from ..feed_lag import FeedLag
 from ..response import Response
 
 @final
@@ -17,6 +18,7 @@ class FramePath:
         request_resync: Callable[[Any], None],
         on_control: Callable[[Response], None],
         apply_private: Callable[[Response], None] | None = None,
+        feed_lag: FeedLag | None = None,
     ) -> None: ...
     @property
     def stats(self) -> Any: ...

@@ -1,4 +1,4 @@
-"""The per-frame path, pure-Python twin of ``_frame_path_c``: count, decode, book, dispatch.
+"""The per-frame path, pure-Python twin of ``_frame_path_c``: count, decode, lag, book, dispatch.
 
 ``FramePath.feed(frame)`` is the whole path of one frame; it returns an awaitable when the
 dispatcher needs one awaited before the next frame (an async inline handler, a full bounded
@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final, final
 
 from ..channel import Channel
+from ..feed_lag import BUCKETS, WIRE_TIME, FeedLag, lag_bucket
 from ..response import Event, Response
-from .rules import undecodable_frame
+from .rules import LAG_EXCLUDED_EVENTS, undecodable_frame
 
 __all__ = ["FramePath"]
 
@@ -22,6 +23,7 @@ _BOOK: Final = Channel.BOOK
 _USER: Final = Channel.USER
 _ERROR: Final = Event.ERROR
 _PONG: Final = Event.PONG
+_wire_time = WIRE_TIME.__get__
 
 
 @final
@@ -35,7 +37,9 @@ class FramePath:
     ``request_resync``. ``apply_private(response)`` (when given) gets every ``user`` frame
     before its handlers, so they see the account caches with it applied. ``on_control``
     sees every ``error`` and ``pong`` frame after its handlers and may raise to end the
-    connection.
+    connection. With a ``feed_lag``, the lag of every ``Response`` with a channel, but
+    snapshots (``rules.LAG_EXCLUDED_EVENTS``), and an integer ``T`` is counted in it
+    (``maicoin.ws.feed_lag`` says how).
     """
 
     __slots__ = (
@@ -43,6 +47,9 @@ class FramePath:
         "_apply_private",
         "_decode",
         "_dispatch",
+        "_feed_lag",
+        "_lag_counts",
+        "_lag_slots",
         "_on_control",
         "_request_resync",
         "_stats",
@@ -58,7 +65,12 @@ class FramePath:
         request_resync: Callable[[Any], None],
         on_control: Callable[[Response], None],
         apply_private: Callable[[Response], None] | None = None,
+        feed_lag: FeedLag | None = None,
     ) -> None:
+        self._feed_lag = feed_lag
+        if feed_lag is not None:
+            self._lag_counts = feed_lag.counts
+            self._lag_slots = feed_lag.slots
         self._decode = decode
         self._stats = stats
         self._apply_book = apply_book
@@ -78,26 +90,42 @@ class FramePath:
         stats = self._stats
         stats.messages += 1
         stats.bytes += len(frame)
-        stats.last_receive_time = time.time()
+        now = stats.last_receive_time = time.time()
         try:
             response = self._decode(frame)
         except Exception as exc:  # whatever decoding raises, the frame alone is lost
             undecodable_frame(stats, frame, exc)
             return None
         # msgspec hands back the enum member itself for every known channel and event.
-        if response.channel is _BOOK:
+        channel = response.channel
+        event = response.event
+        if self._feed_lag is not None and channel is not None:
+            self._measure_lag(response, channel, event, now)
+        if channel is _BOOK:
             resync = self._apply_book(response)
             if resync is not None:
                 self._request_resync(resync)
-        elif response.channel is _USER and self._apply_private is not None:
+        elif channel is _USER and self._apply_private is not None:
             self._apply_private(response)
         pending = self._dispatch(response)
-        event = response.event
         if event is _ERROR or event is _PONG:
             if pending is not None:
                 return self._control_after(pending, response)
             self._on_control(response)
         return pending
+
+    def _measure_lag(self, response: Response, channel: Any, event: Any, now: float) -> None:
+        if type(response) is not Response or event in LAG_EXCLUDED_EVENTS:
+            return
+        stamped = _wire_time(response, Response)
+        if type(stamped) is not int:
+            return
+        slot = self._lag_slots.get(channel)
+        if slot is None:
+            assert self._feed_lag is not None
+            slot = self._feed_lag.slot_for(channel)
+        if slot >= 0:
+            self._lag_counts[slot * BUCKETS + lag_bucket(int(now * 1000.0) - stamped)] += 1
 
     async def _control_after(self, pending: Awaitable[Any], response: Response) -> None:
         await pending

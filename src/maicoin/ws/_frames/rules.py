@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ..errors import ValidationError
+from ..response import Event
 
 if TYPE_CHECKING:
     from ..response import Response
@@ -24,6 +25,7 @@ __all__ = [
     "EARLY_UPDATE_LIMIT",
     "GAP",
     "IGNORED",
+    "LAG_EXCLUDED_EVENTS",
     "RESYNC_REASONS",
     "SNAPSHOT_EVENTS",
     "STALE",
@@ -177,6 +179,14 @@ def out_of_sequence(
         last_update_id,
     )
     return BookResync(market, reason, last_update_id, response.first_update_id)
+
+
+# ---------------------------------------------------------------- feed lag
+LAG_EXCLUDED_EVENTS: Final = frozenset(
+    {*SNAPSHOT_EVENTS, *(event for event in Event if event.value.endswith("_snapshot"))}
+)
+"""Events whose ``T`` says nothing of the feed's lag: every kind of snapshot (a book's ``T``
+can be hours old). The frame paths measure every other frame that has a channel."""
 
 
 # ---------------------------------------------------------------- the dispatcher
