@@ -155,6 +155,20 @@ def test_async_usage(example_env: dict[str, str]) -> None:
     assert last_line(out) == "received 30 responses"
 
 
+def test_trading_state(example_env: dict[str, str]) -> None:
+    out = run("trading_state.py", example_env, "--duration", "1.5")
+    lines = out.strip().splitlines()
+    synced = next(i for i, line in enumerate(lines) if line.startswith("synced: "))
+    held = re.fullmatch(r"synced: (\d+) open orders, (\d+) currencies", lines[synced])
+    assert held is not None, lines[synced]
+    account = lines[synced + 1 :]
+    # What the caches held at that moment, order by order and currency by currency.
+    assert sum(line.startswith("open ") for line in account) == int(held[1])
+    assert sum(line.startswith("balance ") for line in account) == int(held[2]) >= 1
+    assert re.search(r"^balance usdt available [\d.]+ locked [\d.]+$", out, flags=re.M)
+    assert re.fullmatch(r"after 1\.5 s: \d+ open orders", last_line(out))
+
+
 def test_threaded_stream(example_env: dict[str, str]) -> None:
     out = run("threaded_stream.py", example_env, "--count", "30")
     assert last_line(out) == "read 30 responses, dropped 0"
