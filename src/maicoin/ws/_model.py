@@ -214,22 +214,23 @@ class _TimestampAttribute:
         return int(value)
 
 
-def unix_ms_reader(model: type, name: str) -> Callable[[Any], int | None]:
-    """A reader of the timestamp field ``name`` of ``model`` as ``int`` Unix ms (None when
-    unset): the comparison a cache needs, at a fraction of the ``datetime`` attribute's cost."""
+def _timestamp_attribute(model: type, name: str) -> _TimestampAttribute:
     attribute = model.__dict__.get(name)
     if not isinstance(attribute, _TimestampAttribute):
         raise TypeError(f"{model.__name__}.{name} is not a timestamp field")
-    return attribute.unix_ms
+    return attribute
+
+
+def unix_ms_reader(model: type, name: str) -> Callable[[Any], int | None]:
+    """A reader of the timestamp field ``name`` of ``model`` as ``int`` Unix ms (None when
+    unset): the comparison a cache needs, at a fraction of the ``datetime`` attribute's cost."""
+    return _timestamp_attribute(model, name).unix_ms
 
 
 def wire_slot(model: type, field: str) -> Any:
     """The slot that keeps a timestamp field's wire value (the Unix ms as received):
     ``slot.__get__(instance, model)`` reads it without building a ``datetime``."""
-    attribute = model.__dict__.get(field)
-    if not isinstance(attribute, _TimestampAttribute):
-        raise TypeError(f"{model.__name__}.{field} is not a timestamp field")
-    return attribute.wire
+    return _timestamp_attribute(model, field).wire
 
 
 def _marker(annotation: object, kind: type[_T]) -> _T | None:
