@@ -882,8 +882,9 @@ def test_bad_frame_does_not_poison_the_decoder() -> None:
     assert decode(frames.AUTHENTICATED).event is Event.AUTHENTICATED
 
 
-DEEP = '{"e":"x","T":1,"z":' + "[" * 2000 + "]" * 2000 + "}"
-"""Nesting msgspec cannot follow on the stack: it raised RecursionError out of decoding."""
+DEEP = '{"e":"x","T":1,"z":' + "[" * 20_000 + "]" * 20_000 + "}"
+"""Nesting msgspec cannot follow on the stack: it raised RecursionError out of decoding.
+Deep enough for every supported Python (3.13 follows 5,000 levels; 3.11 and 3.12 not 2,000)."""
 
 DECODERS = [
     pytest.param(Response.model_validate_json, id="model_validate_json"),
@@ -905,10 +906,10 @@ def test_nesting_too_deep_is_a_validation_error_naming_it(text: str | bytes, dec
     "text",
     [
         pytest.param(DEEP, id="deep-unknown-key"),
-        pytest.param('{"e":"x","T":1,"t":' + "[" * 5000 + "]" * 5000 + "}", id="deep-known-key"),
+        pytest.param(DEEP.replace('"z"', '"t"'), id="deep-known-key"),
         pytest.param("[" * 100_000, id="deep-unterminated"),
-        pytest.param('{"a":' * 5000 + "1" + "}" * 5000, id="deep-objects"),
-        pytest.param('{"e":"update","T":1,"z":' + '{"a":[' * 3000, id="deep-truncated"),
+        pytest.param('{"a":' * 20_000 + "1" + "}" * 20_000, id="deep-objects"),
+        pytest.param('{"e":"update","T":1,"z":' + '{"a":[' * 20_000, id="deep-truncated"),
     ],
 )
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover - without the fast extra
 BOOK = Subscription(channel=Channel.BOOK, market="btcusdt", depth=5)
 TICKER = Subscription(channel=Channel.TICKER, market="btcusdt")
 
-DEEP = '{"e":"x","T":1,"z":' + "[" * 2000 + "]" * 2000 + "}"
+DEEP = '{"e":"x","T":1,"z":' + "[" * 20_000 + "]" * 20_000 + "}"
 BAD_FRAMES: list[str | bytes] = [
     DEEP,  # raised RecursionError out of decoding and dropped the connection
     DEEP.encode(),  # the same as a binary frame

@@ -139,7 +139,7 @@ def test_a_frame_that_does_not_decode_is_counted_logged_and_skipped(
     assert "does not decode" in caplog.text and "not json at all" in caplog.text
 
 
-DEEP = b'{"e":"x","T":1,"z":' + b"[" * 2000 + b"]" * 2000 + b"}"
+DEEP = b'{"e":"x","T":1,"z":' + b"[" * 20_000 + b"]" * 20_000 + b"}"
 
 
 @pytest.mark.parametrize(

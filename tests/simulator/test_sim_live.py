@@ -196,7 +196,7 @@ async def test_unhashable_values_get_an_error_frame_not_a_close(
 
 
 async def test_deep_nesting_is_invalid_json_not_a_close(client: ClientFactory) -> None:
-    nested = '{"action":"sub","id":"x","subscriptions":' + "[" * 5000 + "]" * 5000 + "}"
+    nested = '{"action":"sub","id":"x","subscriptions":' + "[" * 20_000 + "]" * 20_000 + "}"
     async with client() as c:
         await c.send(nested)
         error = await c.recv()
