@@ -647,3 +647,28 @@ def test_console_script_runs_the_same_main() -> None:
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     module, _, name = pyproject["project"]["scripts"]["maicoin-ws"].partition(":")
     assert getattr(importlib.import_module(module), name) is cli.main
+
+
+def test_relay_serves_a_stream_from_its_upstream(simulator_uri: str) -> None:
+    process = start_cli("relay", "--uri", simulator_uri, "--port", "0", "book:btcusdt:5")
+    try:
+        banner = read_line(process, stderr=True)
+        match = re.fullmatch(
+            r"maicoin-ws relay: relaying \S+ on (ws://127\.0\.0\.1:\d+/ws)\n", banner
+        )
+        assert match, banner
+        result = run_cli("stream", "--uri", match[1], "--count", "3", "book:btcusdt:5")
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [line["event"] for line in lines[:2]] == ["subscribed", "snapshot"]
+        assert lines[1]["market"] == "btcusdt" and len(lines[1]["asks"]) == 5
+    finally:
+        code, _, err = interrupt(process)
+    assert code == 0, err
+    assert "served 1 consumer(s)" in err and "Traceback" not in err
+
+
+def test_relay_refuses_private_channels() -> None:
+    result = run_cli("relay", "--port", "0", "order")
+    assert result.returncode == 2
+    assert "not relayed: the relay serves public channels only" in result.stderr
