@@ -672,3 +672,9 @@ def test_relay_refuses_private_channels() -> None:
     result = run_cli("relay", "--port", "0", "order")
     assert result.returncode == 2
     assert "not relayed: the relay serves public channels only" in result.stderr
+
+
+def test_relay_refuses_a_redis_url_that_is_not_one() -> None:
+    result = run_cli("relay", "--port", "0", "--redis", "http://localhost:6379", "book:btcusdt")
+    assert result.returncode == 2
+    assert "--redis must be a redis:// or rediss:// URL" in result.stderr

@@ -13,6 +13,7 @@ A connection without ``run_frame_path`` (any user factory) is read with ``recv()
 from __future__ import annotations
 
 import email.utils
+import importlib.util
 import ssl
 import sys
 import time
@@ -40,16 +41,35 @@ __all__ = [
     "default_connect",
     "frame_reader",
     "handshake_failure",
+    "is_redis_uri",
     "retry_after",
 ]
 
 ConnectFactory = Callable[..., AbstractAsyncContextManager[Any]]
 
 
+REDIS_SCHEMES = ("redis://", "rediss://")
+"""URIs the default transport reads from a relay's Redis Streams instead of a WebSocket."""
+
+
+def is_redis_uri(uri: str) -> bool:
+    return uri.lower().startswith(REDIS_SCHEMES)
+
+
 def checked_uri(uri: object, *, source: str = "uri") -> str:
-    """``uri`` if the WebSocket transport can open it, else ValueError naming ``source``."""
+    """``uri`` if the default transport can open it, else ValueError naming ``source``.
+
+    ``ws://`` and ``wss://`` go to MAX (or anything speaking its protocol); ``redis://``
+    and ``rediss://`` to a relay's Redis Streams, which needs the ``redis`` extra.
+    """
     if not isinstance(uri, str):
         raise TypeError(f"{source} must be a str, got {type(uri).__name__}")
+    if is_redis_uri(uri):
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError(
+                f"{source} {uri.split('@')[-1]!r} needs redis-py: pip install 'maicoin-ws[redis]'"
+            )
+        return uri
     try:
         parse_uri(uri)
     except (InvalidURI, ValueError) as exc:  # ValueError: a port that is not a number

@@ -271,7 +271,9 @@ def build_parser() -> argparse.ArgumentParser:
         "each sub is answered at once from the relay's own books, topics are subscribed "
         "upstream when first asked for and dropped when nobody needs them. SUBSCRIPTIONs "
         "are held from the start and always. A consumer that falls --max-buffer bytes "
-        "behind is disconnected (close code 1008). Public channels only.",
+        "behind is disconnected (close code 1008). With --redis, every frame also goes to "
+        'Redis Streams, read back by Stream(uri="redis://...") on any machine. Public '
+        "channels only.",
         epilog=SUBSCRIPTION_HELP + "\n" + EXIT_STATUSES,
     )
     relay.add_argument(
@@ -292,6 +294,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_BUFFER,
         metavar="BYTES",
         help=f"bytes queued for one consumer before it is cut off ({DEFAULT_MAX_BUFFER})",
+    )
+    relay.add_argument(
+        "--redis",
+        metavar="URL",
+        help="also publish every frame to Redis Streams at URL (redis://HOST:PORT/DB, "
+        "rediss:// for TLS, redis://:PASSWORD@HOST...), for Stream(uri=URL) anywhere",
+    )
+    relay.add_argument(
+        "--redis-prefix",
+        default="maicoin-ws",
+        metavar="NAME",
+        help="hash tag and prefix of the Redis keys: {NAME}:book:btcusdt (maicoin-ws)",
+    )
+    relay.add_argument(
+        "--redis-maxlen",
+        type=_positive_int,
+        default=10_000,
+        metavar="N",
+        help="entries kept per Redis stream, about (MAXLEN ~; 10000)",
     )
     relay.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="stop after")
     relay.add_argument(

@@ -9,10 +9,10 @@ import sys
 
 from websockets.exceptions import WebSocketException
 
-from .._io.connect import checked_uri
+from .._io.connect import checked_uri, is_redis_uri
 from ..errors import AuthenticationError, HandshakeError
 from ..reconnect import ReconnectPolicy
-from ..relay import Relay
+from ..relay import FrameSink, Relay
 from ..stream import MAX_WS_URI
 from .runner import CommandError, Interrupt, UsageError, run_command
 from .specs import is_private
@@ -32,8 +32,10 @@ def relay_command(args: argparse.Namespace) -> int:
         checked_uri(uri, source="--uri" if args.uri is not None else "MAX_WS_URI")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    sinks = [] if args.redis is None else [_redis_publisher(args)]
     relay = Relay(
         args.subscriptions,
+        sinks=sinks,
         uri=uri,
         host=args.host,
         port=args.port,
@@ -71,3 +73,13 @@ def relay_command(args: argparse.Namespace) -> int:
         return interrupt.exit_status(limited=args.duration is not None)
 
     return run_command(run)
+
+
+def _redis_publisher(args: argparse.Namespace) -> FrameSink:
+    if not is_redis_uri(args.redis):
+        raise UsageError(f"--redis must be a redis:// or rediss:// URL, got {args.redis!r}")
+    try:
+        from ..relay.redis_publisher import RedisPublisher
+    except ImportError:
+        raise UsageError("--redis needs redis-py: pip install 'maicoin-ws[redis]'") from None
+    return RedisPublisher(args.redis, prefix=args.redis_prefix, maxlen=args.redis_maxlen)

@@ -91,6 +91,8 @@ class Relay:
         """Start the upstream stream and listen for consumers."""
         if self._server is not None:
             raise RuntimeError("relay already started")
+        for sink in self.upstream.sinks:
+            sink.start(self.upstream)
         self._stream_task = asyncio.get_running_loop().create_task(
             self.stream.arun(), name="maicoin.ws relay upstream"
         )
@@ -111,6 +113,8 @@ class Relay:
             await self._server.wait_closed()
             self._server = None
         await self.stream.aclose()
+        for sink in self.upstream.sinks:
+            await sink.aclose()
         task, self._stream_task = self._stream_task, None
         if task is not None and task.done() and not task.cancelled():
             with contextlib.suppress(Exception):

@@ -15,11 +15,11 @@ from typing import Any, Final
 import msgspec
 from websockets.exceptions import ConnectionClosed
 
+from .. import _replies as frames
 from .._client.registry import validate_subscription
 from ..channel import Channel, auth_filter_for
 from ..errors import SubscriptionError, ValidationError
 from ..subscription import Subscription
-from . import frames
 from .outbox import Outbox
 from .topics import TopicKey, topic_key
 from .upstream import Upstream

@@ -41,8 +41,16 @@ log = logging.getLogger("maicoin.ws.relay")
 class FrameSink(Protocol):
     """Takes every frame the relay fans out, e.g. to publish it elsewhere (Redis)."""
 
+    def start(self, upstream: Upstream) -> None:
+        """Begin taking frames (in the relay's event loop); ``upstream`` builds snapshots."""
+        ...
+
     def publish(self, key: TopicKey, frame: bytes, *, snapshot: bool) -> None:
         """One frame of topic ``key``; ``snapshot``: a frame a reader may start from."""
+        ...
+
+    async def aclose(self) -> None:
+        """Write what is still queued, then stop."""
         ...
 
 
