@@ -23,8 +23,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def redis_server(directory: Path) -> Iterator[str]:
-    """Run ``redis-server`` without persistence; yield its ``redis://`` URL."""
+def redis_server(directory: Path, password: str | None = None) -> Iterator[str]:
+    """Run ``redis-server`` without persistence; yield its ``redis://`` URL (with the
+    password in it when one is required)."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (apt-get install -y redis-server)")
@@ -42,6 +43,7 @@ def redis_server(directory: Path) -> Iterator[str]:
             "no",
             "--dir",
             str(directory),
+            *(["--requirepass", password] if password else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -54,12 +56,13 @@ def redis_server(directory: Path) -> Iterator[str]:
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     probe.sendall(b"PING\r\n")
-                    if probe.recv(16).startswith(b"+PONG"):
+                    if probe.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                         break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server did not answer on port {port}")
             time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
+        auth = f":{password}@" if password else ""
+        yield f"redis://{auth}127.0.0.1:{port}/0"
     finally:
         process.terminate()
         process.wait(10)

@@ -13,7 +13,7 @@ from redis_server import redis_server
 from relaykit import Consumer, all_checked, book_subscriptions, consumers_running
 from streamkit import FAST_RECONNECT, eventually, running
 
-from maicoin.ws import AuthenticationError, Channel, Stream, Subscription
+from maicoin.ws import AuthenticationError, Channel, HandshakeError, Stream, Subscription
 from maicoin.ws._redis.keys import snapshot_key, stream_key
 from maicoin.ws.relay import Relay
 from maicoin.ws.relay.redis_publisher import RedisPublisher
@@ -137,3 +137,23 @@ def test_a_redis_uri_needs_no_websocket_syntax() -> None:
     assert stream.uri.startswith("rediss://")
     with pytest.raises(ValueError, match="not a WebSocket URI"):
         Stream(uri="http://example.com")
+
+
+async def test_a_password_in_the_url_authenticates_and_is_never_shown(
+    sim: MaxSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with redis_server(tmp_path, password="hunter2") as url:
+        assert "hunter2" in url
+        publisher = RedisPublisher(url, maxlen=MAXLEN)
+        async with Relay(book_subscriptions(DEPTHS), uri=sim.uri, sinks=[publisher]):
+            reader = redis_consumer(url, sim)
+            reader.stream.unsubscribe([TICKER])
+            async with consumers_running([reader]):
+                await all_checked([reader], frames=10)
+            assert reader.mismatches == [] and "hunter2" not in repr(reader.stream)
+        # A refused password is never retried: no wait cures it.
+        wrong = Stream(uri=url.replace("hunter2", "wrong-pass"))
+        with pytest.raises(HandshakeError, match="Redis refused the credentials") as failure:
+            await asyncio.wait_for(wrong.arun(), 10)
+    assert "wrong-pass" not in str(failure.value) and "wrong-pass" not in repr(wrong)
+    assert "hunter2" not in caplog.text and "wrong-pass" not in caplog.text

@@ -25,7 +25,13 @@ from ._event_loop import NO_UVLOOP_ENV, loop_factory
 from ._frames.book import BookKeeper, OrderBook
 from ._frames.dispatch import Dispatcher
 from ._frames.rules import BookResync, checked_dispatch_mode, checked_task_limit
-from ._io.connect import ConnectFactory, checked_uri, default_connect, is_redis_uri
+from ._io.connect import (
+    ConnectFactory,
+    checked_uri,
+    default_connect,
+    is_redis_uri,
+    redacted_uri,
+)
 from ._redis import redis_connect
 from .channel import auth_filter_for
 from .errors import SubscriptionError
@@ -230,7 +236,7 @@ class Stream:
     def __repr__(self) -> str:
         key = mask(self._credentials.api_key) if self._credentials else None
         return (
-            f"Stream(uri={self.uri!r}, dispatch={self.dispatch!r}, api_key={key}, "
+            f"Stream(uri={redacted_uri(self.uri)!r}, dispatch={self.dispatch!r}, api_key={key}, "
             f"subscriptions={len(self._subscriptions.public)}, connected={self.connected})"
         )
 

@@ -143,8 +143,12 @@ class RedisConnection:
         """Start a topic from its latest snapshot (a book without one waits for one)."""
         key = subscription_key(sub)
         stream = stream_key(self._prefix, key)
-        client = self._client
-        snapshot = await client.hgetall(snapshot_key(self._prefix, key))
+        # One transaction (both keys share a hash tag): the snapshot and the newest entry
+        # as of one moment, so no snapshot entry can fall between the two reads.
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hgetall(snapshot_key(self._prefix, key))
+        pipe.xrevrange(stream, count=1)
+        snapshot, newest = await pipe.execute()
         frame = snapshot.get(FRAME_FIELD)
         if frame is not None:
             self._frames.append(frame)
@@ -154,7 +158,6 @@ class RedisConnection:
             started = frame is not None
         else:
             # Channels without a sequence go on from the newest entry.
-            newest = await client.xrevrange(stream, count=1)
             position = newest[0][0] if newest else b"0-0"
             started = True
         self._follows[key] = _Follow(stream, position, started)
