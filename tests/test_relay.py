@@ -247,3 +247,30 @@ async def test_bad_requests_get_the_exchanges_errors(relay: Relay) -> None:
         await raw.send('{"action": "sub", "id": "s", "subscriptions": [{"channel": "book"}]}')
         reply = msgspec.json.decode(await raw.recv())
         assert reply["e"] == "error" and "needs a market" in reply["E"][0]
+
+
+class _Collector:
+    """A listener that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+
+    def deliver(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    def refused(self, key: object, reason: str) -> None:
+        raise AssertionError(f"refused: {reason}")
+
+
+async def test_each_frame_is_encoded_once_for_every_listener(
+    sim: MaxSimulator, relay: Relay
+) -> None:
+    first, second = _Collector(), _Collector()
+    (book,) = book_subscriptions({"btcusdt": 50})
+    for listener in (first, second):
+        relay.upstream.join(listener, book)
+    await eventually(lambda: len(first.frames) >= 20, what="20 frames")
+    shared = min(len(first.frames), len(second.frames))
+    # The very same bytes objects: one encoding (or the upstream's own bytes) for all.
+    assert all(a is b for a, b in zip(first.frames[:shared], second.frames[:shared], strict=True))
+    assert msgspec.json.decode(first.frames[0])["e"] == "snapshot"

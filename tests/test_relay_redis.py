@@ -157,3 +157,44 @@ async def test_a_password_in_the_url_authenticates_and_is_never_shown(
             await asyncio.wait_for(wrong.arun(), 10)
     assert "wrong-pass" not in str(failure.value) and "wrong-pass" not in repr(wrong)
     assert "hunter2" not in caplog.text and "wrong-pass" not in caplog.text
+
+
+class _OneBook:
+    """Stands in for the relay's upstream: one book topic and its snapshot."""
+
+    key = ("book", "btcusdt", None)
+    snapshot = (
+        b'{"c":"book","e":"snapshot","M":"btcusdt","a":[["101","1"]],"b":[["99","1"]],'
+        b'"T":1,"fi":10,"li":10,"v":1}'
+    )
+
+    def __init__(self) -> None:
+        self.topics = {self.key: None}
+
+    def start_frame(self, key: object) -> bytes | None:
+        return self.snapshot if key == self.key else None
+
+
+async def test_an_overflowing_queue_is_dropped_counted_and_replaced_by_snapshots(
+    redis_url: str, client: aioredis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    publisher = RedisPublisher(redis_url, max_pending=10, refresh_every=1_000)
+    upstream = _OneBook()
+    publisher.start(upstream)  # type: ignore[arg-type]
+    for li in range(11, 31):  # all queued before the writer runs: the queue overflows
+        update = b'{"c":"book","e":"update","M":"btcusdt","fi":%d,"li":%d,"v":1}' % (li, li)
+        publisher.publish(upstream.key, update, snapshot=False)
+    await publisher.aclose()
+    assert publisher.frames_dropped == 11
+    assert "dropped; a snapshot of every topic follows" in caplog.text
+    entries = await client.xrange("{maicoin-ws}:book:btcusdt")
+    kinds = [fields.get(b"k") for _, fields in entries]
+    # The snapshot that replaced the dropped frames comes first, then the rest in order.
+    assert kinds == [b"s"] + [None] * 9
+    assert entries[0][1][b"f"] == upstream.snapshot
+    assert [
+        fields[b"f"].count(b'"li":%d' % li)
+        for (_, fields), li in zip(entries[1:], range(22, 31), strict=True)
+    ] == [1] * 9
+    snapshot = await client.hgetall("{maicoin-ws}:snapshot:book:btcusdt")
+    assert snapshot[b"id"] == entries[0][0]
