@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from redis_server import redis_server
 from websockets.sync.client import connect
 
 import maicoin.ws
@@ -678,3 +679,23 @@ def test_relay_refuses_a_redis_url_that_is_not_one() -> None:
     result = run_cli("relay", "--port", "0", "--redis", "http://localhost:6379", "book:btcusdt")
     assert result.returncode == 2
     assert "--redis must be a redis:// or rediss:// URL" in result.stderr
+
+
+def test_relay_publishes_to_redis_for_a_stream_on_a_redis_uri(
+    simulator_uri: str, tmp_path: Path
+) -> None:
+    with redis_server(tmp_path) as url:
+        process = start_cli(
+            "relay", "--uri", simulator_uri, "--port", "0", "--redis", url, "book:btcusdt:5"
+        )
+        try:
+            read_line(process, stderr=True)  # the banner: listening
+            result = run_cli("stream", "--uri", url, "--count", "3", "book:btcusdt:5")
+            assert result.returncode == 0, result.stderr
+            lines = [json.loads(line) for line in result.stdout.splitlines()]
+            assert [line["event"] for line in lines] == ["subscribed", "snapshot", "update"]
+            assert len(lines[1]["asks"]) == 5
+        finally:
+            code, _, err = interrupt(process)
+    assert code == 0, err
+    assert "Traceback" not in err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
-from redis_server import redis_server
+from redis_server import free_port, redis_server
 from relaykit import Consumer, all_checked, book_subscriptions, consumers_running
 from streamkit import FAST_RECONNECT, eventually, running
 
@@ -198,3 +198,15 @@ async def test_an_overflowing_queue_is_dropped_counted_and_replaced_by_snapshots
     ] == [1] * 9
     snapshot = await client.hgetall("{maicoin-ws}:snapshot:book:btcusdt")
     assert snapshot[b"id"] == entries[0][0]
+
+
+async def test_a_publisher_whose_redis_is_away_counts_and_reports_what_it_could_not_write(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    publisher = RedisPublisher(f"redis://127.0.0.1:{free_port()}/0")
+    upstream = _OneBook()
+    publisher.start(upstream)  # type: ignore[arg-type]
+    publisher.publish(upstream.key, upstream.snapshot, snapshot=True)
+    await asyncio.wait_for(publisher.aclose(), 10)
+    assert publisher.write_errors >= 1 and publisher.entries_written == 0
+    assert "redis publisher: 1 frames not written" in caplog.text

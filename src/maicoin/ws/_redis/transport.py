@@ -23,6 +23,7 @@ from typing import Any, Final
 import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from websockets.exceptions import ConnectionClosedOK
 
 from .. import _replies as replies
 from .._client.registry import SubscriptionKey, subscription_key, validate_subscription
@@ -72,6 +73,7 @@ class RedisConnection:
         self._follows: dict[SubscriptionKey, _Follow] = {}
         self._wake = asyncio.Event()
         self._read: asyncio.Task[Any] | None = None
+        self._closed = False
 
     async def send(self, message: str) -> None:
         """Answer one request as the exchange would."""
@@ -101,6 +103,8 @@ class RedisConnection:
         """The next frame: a reply or snapshot waiting, else the next stream entry."""
         frames = self._frames
         while not frames:
+            if self._closed:
+                raise ConnectionClosedOK(None, None)
             if not self._follows:
                 self._wake.clear()
                 await self._wake.wait()
@@ -114,6 +118,9 @@ class RedisConnection:
                 await asyncio.wait({read, woken}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 woken.cancel()
+            if self._closed:
+                # The frame path ends on the transports' clean close (websockets' own).
+                raise ConnectionClosedOK(None, None)
             if read.done():
                 self._read = None
                 try:
@@ -124,6 +131,9 @@ class RedisConnection:
         return frames.popleft()
 
     async def close(self) -> None:
+        """Stop reading: a ``recv()`` waiting returns as on a clean close."""
+        self._closed = True
+        self._wake.set()
         read, self._read = self._read, None
         if read is not None:
             read.cancel()
