@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 import redis.asyncio as aioredis
 from redis_server import free_port, redis_server
@@ -87,6 +88,12 @@ async def test_redis_consumers_follow_the_truth(
     assert MAXLEN <= await client.xlen(book) <= MAXLEN + 200
     snapshot = await client.hgetall(snapshot_key("maicoin-ws", ("book", "btcusdt", None)))
     assert set(snapshot) == {b"id", b"f"}
+    # A ticker's hash follows its every update, as a snapshot: a late reader starts current.
+    ticker = await client.hgetall(snapshot_key("maicoin-ws", ("ticker", "btcusdt", None)))
+    ((newest_id, newest),) = await client.xrevrange("{maicoin-ws}:ticker:btcusdt", count=1)
+    assert ticker[b"id"] == newest_id and newest[b"k"] == b"u"
+    latest, relabelled = msgspec.json.decode(newest[b"f"]), msgspec.json.decode(ticker[b"f"])
+    assert latest["e"] == "update" and relabelled == {**latest, "e": "snapshot"}
     assert len(sim.all_connections) == 1
 
 

@@ -7,10 +7,11 @@ trimmed to about ``maxlen`` entries, and its latest snapshot in a hash,
 stream entry that carried it (``id``). The braces are a Redis Cluster hash tag: every key
 of one prefix lives in one slot, so one ``XREAD`` covers all of a reader's topics.
 
-An entry holds the frame's bytes under ``f`` and, for a snapshot, its kind under ``k``:
-``s`` a snapshot every reader applies (a resync, a reconnect, an empty book), ``r`` a
-refresh written only to move the starting point forward, which a reader already following
-the stream skips.
+An entry holds the frame's bytes under ``f`` and, when it also renewed the hash, its kind
+under ``k``: ``s`` a snapshot every reader applies (a resync, a reconnect, an empty book),
+``r`` a refresh written only to move the starting point forward, which a reader already
+following the stream skips, and ``u`` an update of a channel whose updates carry the whole
+state (ticker, kline, pool quota), read as any update; its hash holds it as a snapshot.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "KIND_FIELD",
     "REFRESH",
     "SNAPSHOT",
+    "STATE",
     "snapshot_key",
     "stream_key",
 ]
@@ -38,6 +40,7 @@ FRAME_FIELD: Final = b"f"
 KIND_FIELD: Final = b"k"
 SNAPSHOT: Final = b"s"
 REFRESH: Final = b"r"
+STATE: Final = b"u"
 
 
 def _topic_path(key: SubscriptionKey) -> str:

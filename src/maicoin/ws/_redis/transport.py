@@ -30,7 +30,15 @@ from .._client.registry import SubscriptionKey, subscription_key, validate_subsc
 from ..channel import Channel, auth_filter_for
 from ..errors import SubscriptionError, ValidationError
 from ..subscription import Subscription
-from .keys import DEFAULT_PREFIX, FRAME_FIELD, KIND_FIELD, REFRESH, snapshot_key, stream_key
+from .keys import (
+    DEFAULT_PREFIX,
+    FRAME_FIELD,
+    KIND_FIELD,
+    REFRESH,
+    STATE,
+    snapshot_key,
+    stream_key,
+)
 
 __all__ = ["DEFAULT_BLOCK_MS", "RedisConnection", "redis_connect"]
 
@@ -201,7 +209,7 @@ class RedisConnection:
                     continue
                 follow.position = entry_id
                 kind = fields.get(KIND_FIELD)
-                if kind is None:
+                if kind is None or kind == STATE:
                     if follow.started:
                         frames.append(fields[FRAME_FIELD])
                 elif kind != REFRESH or not follow.started:

@@ -2,7 +2,8 @@
 
 One stream per topic, trimmed to about ``maxlen`` entries (``MAXLEN ~``), and the topic's
 latest snapshot in a hash written atomically with the stream entry that carries it (one
-Lua script, whose keys share a hash tag, so it also runs on Redis Cluster); see
+Lua script, whose keys share a hash tag, so it also runs on Redis Cluster); for ticker,
+kline and pool quota every update renews it, relabelled a snapshot; see
 ``maicoin.ws._redis.keys``. Every ``refresh_every`` frames of a book the relay writes a
 refresh snapshot of its synced book, so that a reader starting from the hash never has
 more than that many entries to catch up on, well within what trimming keeps.
@@ -30,21 +31,23 @@ from .._redis.keys import (
     FRAME_FIELD,
     REFRESH,
     SNAPSHOT,
+    STATE,
     snapshot_key,
     stream_key,
 )
 from ..channel import Channel
-from .topics import TopicKey
+from .frames import relabelled_snapshot
+from .topics import STATE_CHANNELS, TopicKey
 from .upstream import Upstream
 
 __all__ = ["RedisPublisher"]
 
 log = logging.getLogger("maicoin.ws.relay")
 
-# KEYS: the stream, the snapshot hash. ARGV: maxlen, frame, kind.
+# KEYS: the stream, the snapshot hash. ARGV: maxlen, frame, kind, the hash's frame.
 _ADD_SNAPSHOT: Final = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'f', ARGV[2], 'k', ARGV[3])
-redis.call('HSET', KEYS[2], 'id', id, 'f', ARGV[2])
+redis.call('HSET', KEYS[2], 'id', id, 'f', ARGV[4])
 return id
 """
 BATCH: Final = 1_000
@@ -52,6 +55,7 @@ BATCH: Final = 1_000
 RETRY_DELAY: Final = 1.0
 
 _BOOK: Final = str(Channel.BOOK)
+_STATE_CHANNELS: Final = frozenset(str(channel) for channel in STATE_CHANNELS)
 
 
 class RedisPublisher:
@@ -100,7 +104,11 @@ class RedisPublisher:
 
     def publish(self, key: TopicKey, frame: bytes, *, snapshot: bool) -> None:
         pending = self._pending
-        pending.append((key, frame, SNAPSHOT if snapshot else None))
+        if snapshot:
+            kind: bytes | None = SNAPSHOT
+        else:
+            kind = STATE if key[0] in _STATE_CHANNELS else None
+        pending.append((key, frame, kind))
         if key[0] == _BOOK:
             count = 0 if snapshot else self._since_refresh.get(key, 0) + 1
             if count >= self.refresh_every and self._upstream is not None:
@@ -170,6 +178,8 @@ class RedisPublisher:
             if kind is None:
                 pipe.xadd(stream_key(prefix, key), {FRAME_FIELD: frame}, maxlen=maxlen)
             else:
+                # A state update is what a new reader starts from, relabelled a snapshot.
+                latest = relabelled_snapshot(frame) if kind == STATE else frame
                 keys = [stream_key(prefix, key), snapshot_key(prefix, key)]
-                await self._script(keys=keys, args=[maxlen, frame, kind], client=pipe)
+                await self._script(keys=keys, args=[maxlen, frame, kind, latest], client=pipe)
         await pipe.execute()
