@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from redis_server import redis_server
 from websockets.sync.client import connect
 
 import maicoin.ws
@@ -647,3 +648,54 @@ def test_console_script_runs_the_same_main() -> None:
     pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     module, _, name = pyproject["project"]["scripts"]["maicoin-ws"].partition(":")
     assert getattr(importlib.import_module(module), name) is cli.main
+
+
+def test_relay_serves_a_stream_from_its_upstream(simulator_uri: str) -> None:
+    process = start_cli("relay", "--uri", simulator_uri, "--port", "0", "book:btcusdt:5")
+    try:
+        banner = read_line(process, stderr=True)
+        match = re.fullmatch(
+            r"maicoin-ws relay: relaying \S+ on (ws://127\.0\.0\.1:\d+/ws)\n", banner
+        )
+        assert match, banner
+        result = run_cli("stream", "--uri", match[1], "--count", "3", "book:btcusdt:5")
+        assert result.returncode == 0, result.stderr
+        lines = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [line["event"] for line in lines[:2]] == ["subscribed", "snapshot"]
+        assert lines[1]["market"] == "btcusdt" and len(lines[1]["asks"]) == 5
+    finally:
+        code, _, err = interrupt(process)
+    assert code == 0, err
+    assert "served 1 consumer(s)" in err and "Traceback" not in err
+
+
+def test_relay_refuses_private_channels() -> None:
+    result = run_cli("relay", "--port", "0", "order")
+    assert result.returncode == 2
+    assert "not relayed: the relay serves public channels only" in result.stderr
+
+
+def test_relay_refuses_a_redis_url_that_is_not_one() -> None:
+    result = run_cli("relay", "--port", "0", "--redis", "http://localhost:6379", "book:btcusdt")
+    assert result.returncode == 2
+    assert "--redis must be a redis:// or rediss:// URL" in result.stderr
+
+
+def test_relay_publishes_to_redis_for_a_stream_on_a_redis_uri(
+    simulator_uri: str, tmp_path: Path
+) -> None:
+    with redis_server(tmp_path) as url:
+        process = start_cli(
+            "relay", "--uri", simulator_uri, "--port", "0", "--redis", url, "book:btcusdt:5"
+        )
+        try:
+            read_line(process, stderr=True)  # the banner: listening
+            result = run_cli("stream", "--uri", url, "--count", "3", "book:btcusdt:5")
+            assert result.returncode == 0, result.stderr
+            lines = [json.loads(line) for line in result.stdout.splitlines()]
+            assert [line["event"] for line in lines] == ["subscribed", "snapshot", "update"]
+            assert len(lines[1]["asks"]) == 5
+        finally:
+            code, _, err = interrupt(process)
+    assert code == 0, err
+    assert "Traceback" not in err

@@ -27,7 +27,14 @@ from ._frames.book import BookKeeper, OrderBook
 from ._frames.dispatch import Dispatcher
 from ._frames.routing import Route
 from ._frames.rules import BookResync, checked_dispatch_mode, checked_task_limit
-from ._io.connect import ConnectFactory, checked_uri, default_connect
+from ._io.connect import (
+    ConnectFactory,
+    checked_uri,
+    default_connect,
+    is_redis_uri,
+    redacted_uri,
+)
+from ._redis import redis_connect
 from .account import Balances, OpenOrders, OwnTrades
 from .channel import Channel, auth_filter_for
 from .errors import SubscriptionError
@@ -83,8 +90,10 @@ class Stream:
       ``Stream.from_env()`` reads them from ``MAX_API_KEY``/``MAX_API_SECRET``.
     - ``uri`` (str, default None): the endpoint. None reads the ``MAX_WS_URI`` environment
       variable when the stream is made, else ``wss://max-stream.maicoin.com/ws``
-      (``DEFAULT_URI``). With the default transport, a URI that is not ``ws://`` or
-      ``wss://`` raises ValueError naming it, here rather than at every retry.
+      (``DEFAULT_URI``). ``redis://`` and ``rediss://`` URIs read the Redis Streams a
+      ``maicoin-ws relay --redis`` publishes (the ``redis`` extra). With the default
+      transport, any other URI that is not ``ws://`` or ``wss://`` raises ValueError
+      naming it, here rather than at every retry.
     - ``reconnect`` (bool, default True): False never reconnects: the stream ends with its
       first connection, quietly after a clean close, else raising the connection's error
       (after ``on_permanent_failure``).
@@ -188,7 +197,9 @@ class Stream:
         self.response_queue: asyncio.Queue[Response] | None = response_queue
         self.max_pending_tasks: int | None = checked_task_limit(max_pending_tasks)
         self.handlers: list[Handler] = []
-        self.connect_factory: ConnectFactory = connect_factory or default_connect
+        if connect_factory is None:
+            connect_factory = redis_connect if is_redis_uri(self.uri) else default_connect
+        self.connect_factory: ConnectFactory = connect_factory
         self.connect_options: dict[str, Any] = connect_options
         self.on_connected = on_connected
         self.on_disconnected = on_disconnected
@@ -233,7 +244,7 @@ class Stream:
     def __repr__(self) -> str:
         key = mask(self._credentials.api_key) if self._credentials else None
         return (
-            f"Stream(uri={self.uri!r}, dispatch={self.dispatch!r}, api_key={key}, "
+            f"Stream(uri={redacted_uri(self.uri)!r}, dispatch={self.dispatch!r}, api_key={key}, "
             f"subscriptions={len(self._subscriptions.public)}, connected={self.connected})"
         )
 

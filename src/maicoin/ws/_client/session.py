@@ -24,7 +24,7 @@ from .._frames.decode import make_decoder
 from .._frames.dispatch import Dispatcher
 from .._frames.frame_path import FramePath
 from .._frames.rules import BookResync
-from .._io.connect import ConnectFactory, handshake_failure, retry_after
+from .._io.connect import ConnectFactory, handshake_failure, redacted_uri, retry_after
 from .._io.reader import receive_loop
 from ..channel import Channel
 from ..errors import AuthenticationError, HandlerError, HandshakeError, SubscriptionError
@@ -232,7 +232,8 @@ class Session:
             if error is not None and not self._opened:
                 reason = handshake_failure(error)
                 if reason is not None:
-                    failure = HandshakeError(f"could not connect to {settings.uri}: {reason}")
+                    where = redacted_uri(settings.uri)
+                    failure = HandshakeError(f"could not connect to {where}: {reason}")
                     failure.__cause__ = error
                     log.error("%s; not retrying", failure)
                     await notify(settings.on_permanent_failure, failure)
@@ -259,7 +260,7 @@ class Session:
             elif self._opened:
                 log.warning(
                     "disconnected from %s (%s); reconnect attempt %d in %.2f s",
-                    settings.uri,
+                    redacted_uri(settings.uri),
                     _what(error),
                     attempt,
                     delay,
@@ -267,7 +268,7 @@ class Session:
             else:
                 log.warning(
                     "could not connect to %s (%s); attempt %d in %.2f s",
-                    settings.uri,
+                    redacted_uri(settings.uri),
                     _what(error),
                     attempt + 1,
                     delay,
@@ -309,7 +310,7 @@ class Session:
                 self._books.invalidate_all()
                 for request in settings.requests_for_connection():
                     await self._send(conn, request)
-                log.info("connected to %s", settings.uri)
+                log.info("connected to %s", redacted_uri(settings.uri))
                 self.lifecycle.advance(StreamState.CONNECTED)
                 await notify(settings.on_connected, None)
                 writer = asyncio.get_running_loop().create_task(self._write_outbox(conn))

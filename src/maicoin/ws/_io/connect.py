@@ -13,6 +13,7 @@ A connection without ``run_frame_path`` (any user factory) is read with ``recv()
 from __future__ import annotations
 
 import email.utils
+import importlib.util
 import ssl
 import sys
 import time
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as websockets_connect
@@ -41,6 +43,8 @@ __all__ = [
     "default_connect",
     "frame_reader",
     "handshake_failure",
+    "is_redis_uri",
+    "redacted_uri",
     "retry_after",
 ]
 
@@ -57,10 +61,39 @@ of the caller's always wins (``"deflate"`` turns it back on).
 """
 
 
+REDIS_SCHEMES = ("redis://", "rediss://")
+"""URIs the default transport reads from a relay's Redis Streams instead of a WebSocket."""
+
+
+def is_redis_uri(uri: str) -> bool:
+    return uri.lower().startswith(REDIS_SCHEMES)
+
+
+def redacted_uri(uri: str) -> str:
+    """``uri`` as logs and messages show it: a password in it (``redis://:PASSWORD@host``)
+    replaced by ``***``."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 def checked_uri(uri: object, *, source: str = "uri") -> str:
-    """``uri`` if the WebSocket transport can open it, else ValueError naming ``source``."""
+    """``uri`` if the default transport can open it, else ValueError naming ``source``.
+
+    ``ws://`` and ``wss://`` go to MAX (or anything speaking its protocol); ``redis://``
+    and ``rediss://`` to a relay's Redis Streams, which needs the ``redis`` extra.
+    """
     if not isinstance(uri, str):
         raise TypeError(f"{source} must be a str, got {type(uri).__name__}")
+    if is_redis_uri(uri):
+        if importlib.util.find_spec("redis") is None:
+            raise ValueError(
+                f"{source} {uri.split('@')[-1]!r} needs redis-py: pip install 'maicoin-ws[redis]'"
+            )
+        return uri
     try:
         parse_uri(uri)
     except (InvalidURI, ValueError) as exc:  # ValueError: a port that is not a number
@@ -137,7 +170,8 @@ def handshake_failure(exc: BaseException) -> str | None:
     Permanent: a URI websockets cannot parse, a TLS certificate that does not verify, an
     HTTP answer other than 101 that no wait changes (2xx, and 4xx but 408 and 429: the
     endpoint is not a WebSocket endpoint, or refuses us), and a peer that does not speak
-    HTTP or refuses the upgrade. Transient: 408, 429 (see ``retry_after``), 5xx, a peer
+    HTTP or refuses the upgrade, and a Redis server refusing the URL's credentials.
+    Transient: 408, 429 (see ``retry_after``), 5xx, a peer
     that closed or reset the connection mid-handshake, timeouts, DNS and socket errors.
     """
     if isinstance(exc, InvalidURI):
@@ -160,6 +194,10 @@ def handshake_failure(exc: BaseException) -> str | None:
     picows = sys.modules.get("picows")
     if picows is not None and isinstance(exc, picows.WSHandshakeError):
         return f"the peer refused the WebSocket upgrade ({exc})"
+    # Like picows', a Redis refusal can only exist once redis-py was imported.
+    redis_errors = sys.modules.get("redis.exceptions")
+    if redis_errors is not None and isinstance(exc, redis_errors.AuthenticationError):
+        return f"Redis refused the credentials in the URL ({exc})"
     return None
 
 

@@ -1,6 +1,7 @@
 """The ``maicoin-ws`` command line (also ``python -m maicoin.ws``).
 
-Subcommands: ``demo``, ``stream``, ``record``, ``replay``, ``simulate`` and ``bench``;
+Subcommands: ``demo``, ``stream``, ``record``, ``replay``, ``simulate``, ``bench`` and
+``relay``;
 ``maicoin-ws COMMAND --help`` describes each, and ``maicoin-ws --help`` the exit statuses.
 From Python, ``main(["stream", "ticker:btcusdt", "--count", "5"])`` runs a command and
 returns its exit status.
@@ -20,6 +21,7 @@ from typing import Any
 from .._client.registry import BOOK_DEPTHS
 from ..filter import Filter
 from ..kline import RESOLUTIONS
+from ..relay.outbox import DEFAULT_MAX_BUFFER
 from ..stream import DEFAULT_URI
 from ..subscription import Subscription
 from .metrics_option import add_metrics_arguments
@@ -118,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Fast client for the MAX (MaiCoin) WebSocket API: demo, stream, record, "
-        "replay, simulate, bench.",
+        "replay, simulate, bench, relay.",
         epilog=EXIT_STATUSES,
         formatter_class=formatter,
     )
@@ -259,6 +261,66 @@ def build_parser() -> argparse.ArgumentParser:
         help="receive,decode,book,inline,task,queue (all)",
     )
     bench.add_argument("--chart", type=Path, metavar="PNG", help="also write a chart here")
+
+    relay = add_command(
+        "relay",
+        "cli.relay_command:relay_command",
+        help="take the feed once, serve it to many local bots over WebSocket",
+        description="Hold one connection to MAX_WS_URI (or --uri) and serve the MAX protocol "
+        "on --host:--port, so that bots pointed at MAX_WS_URI=ws://HOST:PORT/ws share it: "
+        "each sub is answered at once from the relay's own books, topics are subscribed "
+        "upstream when first asked for and dropped when nobody needs them. SUBSCRIPTIONs "
+        "are held from the start and always. A consumer that falls --max-buffer bytes "
+        "behind is disconnected (close code 1008). With --redis, every frame also goes to "
+        'Redis Streams, read back by Stream(uri="redis://...") on any machine. Public '
+        "channels only.",
+        epilog=SUBSCRIPTION_HELP + "\n" + EXIT_STATUSES,
+    )
+    relay.add_argument(
+        "subscriptions",
+        nargs="*",
+        type=_subscription,
+        metavar="SUBSCRIPTION",
+        help="held from the start, e.g. book:btcusdt:5 (listed below)",
+    )
+    relay.add_argument("--uri", help="upstream (default: MAX_WS_URI, else the exchange)")
+    relay.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    relay.add_argument(
+        "--port", type=_non_negative_int, default=8765, help="port to serve on (8765; 0: any)"
+    )
+    relay.add_argument(
+        "--max-buffer",
+        type=_positive_int,
+        default=DEFAULT_MAX_BUFFER,
+        metavar="BYTES",
+        help=f"bytes queued for one consumer before it is cut off ({DEFAULT_MAX_BUFFER})",
+    )
+    relay.add_argument(
+        "--redis",
+        metavar="URL",
+        help="also publish every frame to Redis Streams at URL (redis://HOST:PORT/DB, "
+        "rediss:// for TLS, redis://:PASSWORD@HOST...), for Stream(uri=URL) anywhere",
+    )
+    relay.add_argument(
+        "--redis-prefix",
+        default="maicoin-ws",
+        metavar="NAME",
+        help="hash tag and prefix of the Redis keys: {NAME}:book:btcusdt (maicoin-ws)",
+    )
+    relay.add_argument(
+        "--redis-maxlen",
+        type=_positive_int,
+        default=10_000,
+        metavar="N",
+        help="entries kept per Redis stream, about (MAXLEN ~; 10000)",
+    )
+    relay.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="stop after")
+    relay.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        metavar="N",
+        help="give up after N failed upstream reconnects in a row (default: never)",
+    )
     return parser
 
 

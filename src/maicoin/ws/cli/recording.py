@@ -12,14 +12,13 @@ read a recording and any tool that writes these two keys can make one.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
-from .._io.connect import ConnectFactory, frame_reader
+from .._io.tap import tapped_connect
 
 __all__ = [
     "RecordedFrame",
@@ -100,36 +99,3 @@ class RecordingReader:
                     self.bad_lines += 1
                     if self.first_bad_line is None:
                         self.first_bad_line = number
-
-
-class _TappedConnection:
-    """A connection that shows every received frame to ``on_frame`` before returning it."""
-
-    def __init__(self, inner: Any, on_frame: Callable[[str | bytes], None]) -> None:
-        self._inner = inner
-        self._read = frame_reader(inner)
-        self._on_frame = on_frame
-
-    async def send(self, message: str) -> Any:
-        return await self._inner.send(message)
-
-    async def recv(self) -> str | bytes:
-        frame = await self._read()
-        self._on_frame(frame)
-        return frame
-
-    async def close(self) -> Any:
-        return await self._inner.close()
-
-
-def tapped_connect(
-    connect: ConnectFactory, on_frame: Callable[[str | bytes], None]
-) -> ConnectFactory:
-    """A ``connect_factory`` that calls ``on_frame(frame)`` for every frame, before decoding."""
-
-    @contextlib.asynccontextmanager
-    async def connect_tapped(uri: str, **options: Any) -> AsyncIterator[_TappedConnection]:
-        async with connect(uri, **options) as connection:
-            yield _TappedConnection(connection, on_frame)
-
-    return connect_tapped

@@ -19,7 +19,7 @@ from typing import Final
 from websockets.exceptions import WebSocketException
 
 from .._event_loop import loop_factory
-from .._io.connect import retry_after
+from .._io.connect import redacted_uri, retry_after
 from ..errors import AuthenticationError, HandshakeError, SubscriptionError
 from ..stream import Stream
 
@@ -164,14 +164,15 @@ async def drive_stream(stream: Stream, interrupt: Interrupt, *, duration: float 
     except (AuthenticationError, HandshakeError) as exc:
         raise CommandError(str(exc)) from None
     except (OSError, WebSocketException) as exc:
-        raise CommandError(f"connection to {stream.uri} lost: {_describe(exc)}") from None
+        where = redacted_uri(stream.uri)
+        raise CommandError(f"connection to {where} lost: {_describe(exc)}") from None
     finally:
         if timer is not None:
             timer.cancel()
     if refused:
         raise CommandError(str(refused[-1]))
     if failure:
-        raise CommandError(f"cannot connect to {stream.uri}: {_describe(failure[0])}")
+        raise CommandError(f"cannot connect to {redacted_uri(stream.uri)}: {_describe(failure[0])}")
 
 
 def _describe(exc: BaseException) -> str:
