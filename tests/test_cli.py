@@ -556,6 +556,24 @@ def test_stream_serves_its_metrics(simulator_uri: str) -> None:
     assert "secret" not in err
 
 
+def test_relay_serves_its_upstream_metrics(simulator_uri: str) -> None:
+    pytest.importorskip("prometheus_client")
+    process, url = start_with_metrics(
+        "relay", "--uri", simulator_uri, "--port", "0", "book:btcusdt:5"
+    )
+    try:
+        _, samples = scrape_until(
+            url,
+            lambda samples: samples.get(("maicoin_ws_book_synced", BTCUSDT_BOOK)) == 1,
+            "the relay's book synced",
+        )
+        assert samples[("maicoin_ws_connections_total", DEFAULT)] == 1
+        assert samples[("maicoin_ws_messages_total", DEFAULT)] > 0
+    finally:
+        code, _, err = interrupt(process)
+    assert code == 0, err
+
+
 def test_record_serves_its_metrics(simulator_uri: str, tmp_path: Path) -> None:
     pytest.importorskip("prometheus_client")
     path = tmp_path / "metrics.jsonl"

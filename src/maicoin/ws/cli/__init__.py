@@ -321,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="give up after N failed upstream reconnects in a row (default: never)",
     )
+    add_metrics_arguments(relay)
     return parser
 
 

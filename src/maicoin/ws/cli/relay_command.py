@@ -14,6 +14,7 @@ from ..errors import AuthenticationError, HandshakeError
 from ..reconnect import ReconnectPolicy
 from ..relay import FrameSink, Relay
 from ..stream import MAX_WS_URI
+from .metrics_option import stream_metrics
 from .runner import CommandError, Interrupt, UsageError, run_command
 from .specs import is_private
 
@@ -72,7 +73,8 @@ def relay_command(args: argparse.Namespace) -> int:
         )
         return interrupt.exit_status(limited=args.duration is not None)
 
-    return run_command(run)
+    with stream_metrics(relay.stream, args):  # the upstream stream's series
+        return run_command(run)
 
 
 def _redis_publisher(args: argparse.Namespace) -> FrameSink:
