@@ -89,8 +89,11 @@ async def test_redis_consumers_follow_the_truth(
     snapshot = await client.hgetall(snapshot_key("maicoin-ws", ("book", "btcusdt", None)))
     assert set(snapshot) == {b"id", b"f"}
     # A ticker's hash follows its every update, as a snapshot: a late reader starts current.
-    ticker = await client.hgetall(snapshot_key("maicoin-ws", ("ticker", "btcusdt", None)))
-    ((newest_id, newest),) = await client.xrevrange("{maicoin-ws}:ticker:btcusdt", count=1)
+    # Read in one transaction: the relay goes on publishing while the test reads.
+    async with client.pipeline(transaction=True) as both:
+        both.hgetall(snapshot_key("maicoin-ws", ("ticker", "btcusdt", None)))
+        both.xrevrange("{maicoin-ws}:ticker:btcusdt", count=1)
+        ticker, [(newest_id, newest)] = await both.execute()
     assert ticker[b"id"] == newest_id and newest[b"k"] == b"u"
     latest, relabelled = msgspec.json.decode(newest[b"f"]), msgspec.json.decode(ticker[b"f"])
     assert latest["e"] == "update" and relabelled == {**latest, "e": "snapshot"}
