@@ -1,12 +1,12 @@
 """``PrivateFeed``: the relay's account, served to consumers that authenticate as it does.
 
 The relay's upstream stream authenticates with :data:`RELAYED_FILTERS` and keeps its
-account caches. A consumer's ``auth`` is checked as the exchange (and the simulator, whose
-check this reuses) checks it: the relay's API key, an HMAC-SHA256 signature of the nonce
-made with the relay's secret, a nonce within 30 s of now and never used before; each
-refusal is the exchange's error (E-1007, E-1006, E-1012, E-1101). A filter family the
-relay does not carry (``ad_ratio``, ``borrowing``: the stream keeps no cache of them to
-start a consumer from) is refused as an invalid filter.
+account caches. A consumer's ``auth`` is checked as the exchange checks it, by the
+simulator's own check (``maicoin.ws._auth_check``): the relay's API key, an HMAC-SHA256
+signature of the nonce made with the relay's secret, a nonce within 30 s of now and never
+used before; each refusal is the exchange's error (E-1007, E-1006, E-1012, E-1101). A
+filter family the relay does not carry (``ad_ratio``, ``borrowing``: the stream keeps no
+cache of them to start a consumer from) is refused as an invalid filter.
 
 An authenticated consumer gets, for each snapshot event its filters want (filters mean what
 they mean to MAX, see ``EVENT_FILTERS``), a snapshot built from the relay's cache, at once
@@ -21,14 +21,12 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Protocol
 
+from .._auth_check import EVENT_FILTERS, INVALID_FILTER, AuthRefused, NonceLedger, check_auth
 from .._client.credentials import Credentials
 from .._model import mask
 from .._replies import now_ms
 from ..response import Response
 from ..stream import Stream
-from ..testing.auth import NonceLedger, check_auth
-from ..testing.frames import INVALID_FILTER, RequestError
-from ..testing.private import EVENT_FILTERS
 from . import frames
 from .stats import RelayStats
 
@@ -102,16 +100,16 @@ class PrivateFeed:
         return f"<PrivateFeed api_key={self._masked_key} listeners={len(self.listeners)}>"
 
     def authenticate(self, listener: PrivateListener, request: Mapping[str, Any]) -> None:
-        """Check ``request`` (raising ``RequestError`` with the exchange's code) and add
+        """Check ``request`` (raising ``AuthRefused`` with the exchange's code) and add
         ``listener`` with its filters; the caller sends the reply, then :meth:`start`."""
         try:
             _, filters = check_auth(request, self._keys, self._ledger, now_ms())
             not_carried = sorted(filters - _RELAYED)
             if not_carried:
-                raise RequestError(
+                raise AuthRefused(
                     INVALID_FILTER, f"this relay does not carry {', '.join(not_carried)}"
                 )
-        except RequestError as exc:
+        except AuthRefused as exc:
             self._stats.auth_refused += 1
             log.warning("consumer %s: auth refused: %s", listener.name, exc)
             raise

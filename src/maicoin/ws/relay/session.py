@@ -18,11 +18,11 @@ import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from .. import _replies as frames
+from .._auth_check import AuthRefused
 from .._client.registry import validate_subscription
 from ..channel import Channel, auth_filter_for
 from ..errors import SubscriptionError, ValidationError
 from ..subscription import Subscription
-from ..testing.frames import RequestError
 from .outbox import Outbox
 from .topics import TopicKey, topic_key
 from .upstream import Upstream
@@ -103,7 +103,7 @@ class ConsumerSession:
         private.leave(self)  # a new auth replaces the filters of an earlier one
         try:
             private.authenticate(self, request)
-        except RequestError as exc:
+        except AuthRefused as exc:
             self.outbox.put(frames.error([str(exc)], request_id))
             return
         self.outbox.put(frames.authenticated(request_id))
