@@ -4,6 +4,7 @@ MAICOIN_WS_NO_EXTENSIONS=1)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -232,3 +233,41 @@ def test_private_needs_both_credentials() -> None:
     with pytest.raises(ValueError, match="only with private=True") as misuse:
         Relay(api_key=KEY, api_secret=SECRET)
     assert SECRET not in str(misuse.value)
+
+
+async def test_a_consumer_authenticated_before_the_relay_syncs_gets_its_snapshots_then(
+    sim: MaxSimulator,
+) -> None:
+    # Upstream handshakes are refused (retry at once) until the consumer is in.
+    sim.refuse_handshakes(None, until=sim.clock() + 3600, retry_after=sim.clock())
+    sim.simulate_trading(KEY, 40)
+    early_relay = Relay(
+        uri=sim.uri, api_key=KEY, api_secret=SECRET, private=True, reconnect_policy=FAST_RECONNECT
+    )
+    async with early_relay as relay:
+        early = consumer(relay, auth_filters=EVERY_WALLET_FILTER)
+        feed = relay.upstream.private
+        assert feed is not None
+        async with running(early):
+            await eventually(lambda: len(feed.listeners) == 1, within=10, what="authenticated")
+            await early.ping(timeout=5)
+            assert not relay.stream.connected and sim.refused_handshakes > 0
+            assert not early.orders.synced and not early.balances.synced and not early.trades
+            sim.accept_handshakes()
+            await settled(relay, sim, [early])
+            assert_equals_truth(early, sim)
+
+
+async def test_a_relay_with_wrong_credentials_stops_without_showing_them(
+    sim: MaxSimulator,
+) -> None:
+    wrong = Relay(
+        uri=sim.uri,
+        api_key=KEY,
+        api_secret="wrong-relay-secret",
+        private=True,
+        reconnect_policy=FAST_RECONNECT,
+    )
+    with pytest.raises(AuthenticationError, match="E-1007") as refusal:
+        await asyncio.wait_for(wrong.serve_forever(), 10)
+    assert "wrong-relay-secret" not in str(refusal.value)
