@@ -100,8 +100,7 @@ class ConsumerSession:
         if private is None:
             self.outbox.put(frames.error([PRIVATE_REFUSAL], request_id))
             return
-        private.leave(self)  # a new auth replaces the filters of an earlier one
-        try:
+        try:  # accepted, it replaces the filters of an earlier auth; refused, they stay
             private.authenticate(self, request)
         except AuthRefused as exc:
             self.outbox.put(frames.error([str(exc)], request_id))

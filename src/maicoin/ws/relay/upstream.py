@@ -12,6 +12,9 @@ Upstream subscriptions follow demand: a topic is subscribed when its first liste
 joins and unsubscribed when its last one leaves (unless pinned), reconciled once per
 event-loop turn so that a burst of consumers costs one request, all within the stream's
 request rate limiter.
+
+Private (``user``) frames go to the relay's ``PrivateFeed`` when it has one (``--private``),
+never to the topics or the sinks.
 """
 
 from __future__ import annotations
