@@ -27,13 +27,14 @@ from typing import Any
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from maicoin.ws._auth_check import FILTERS
 from maicoin.ws._frames import _frame_path_c, _frame_path_py
 from maicoin.ws._frames.account import AccountKeeper
 from maicoin.ws._frames.decode import make_decoder
 from maicoin.ws.response import Response
 from maicoin.ws.stats import StreamStats
 from maicoin.ws.testing import MaxSimulator, frames
-from maicoin.ws.testing.private import FILTERS, reordered
+from maicoin.ws.testing.private import reordered
 
 ACTIVITY = 2_000
 ROUNDS = 20

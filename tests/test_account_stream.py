@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import msgspec
 import pytest
+from accountkit import EVERY_WALLET_FILTER, KEY, SECRET, assert_equals_truth
 from streamkit import FAST_RECONNECT, TRANSPORTS, eventually, running, use_transport
 
 from maicoin.ws import Response, Stream
@@ -20,19 +20,7 @@ from maicoin.ws._frames import frame_path
 from maicoin.ws.stream import StreamState
 from maicoin.ws.testing import MaxSimulator, SimConnection
 
-KEY, SECRET = "trader", "trader-secret-never-logged"
-EVERY_WALLET_FILTER = [
-    "order",
-    "trade",
-    "account",
-    "fast_trade_update",
-    "mwallet_order",
-    "mwallet_trade",
-    "mwallet_fast_trade_update",
-    "mwallet_account",
-]
 README = Path(__file__).resolve().parents[1] / "README.md"
-SNAPSHOT_TRADES = 20  # what a trade snapshot carries: the newest the stream can always have
 
 
 def simulator(**options: Any) -> MaxSimulator:
@@ -54,15 +42,6 @@ def account_stream(sim: MaxSimulator, **options: Any) -> Stream:
         reconnect_policy=FAST_RECONNECT,
         **options,
     )
-
-
-def wire(model: msgspec.Struct) -> dict[str, Any]:
-    """A decoded model as the wire object it came from (unset keys left out)."""
-    return {k: v for k, v in msgspec.to_builtins(model).items() if v is not None}
-
-
-def without_none(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if v is not None}
 
 
 def live_connection(sim: MaxSimulator) -> SimConnection | None:
@@ -87,32 +66,6 @@ async def settled(stream: Stream, sim: MaxSimulator) -> SimConnection:
         if connection is not None and stream.connected:
             return connection
     raise AssertionError("the stream never stayed connected long enough to answer a ping")
-
-
-def assert_equals_truth(stream: Stream, sim: MaxSimulator) -> None:
-    wallets = (
-        (False, stream.orders, stream.balances, stream.trades),
-        (True, stream.mwallet_orders, stream.mwallet_balances, stream.mwallet_trades),
-    )
-    for m_wallet, orders, balances, trades in wallets:
-        assert orders.synced and balances.synced and trades.synced
-        truth_orders = {o["i"]: without_none(o) for o in sim.open_orders(KEY, m_wallet=m_wallet)}
-        assert {i: wire(o) for i, o in orders.items()} == truth_orders
-        truth_balances = sim.balances(KEY, m_wallet=m_wallet)
-        assert {c: wire(b) for c, b in balances.items()} == {
-            c: without_none(b) for c, b in truth_balances.items()
-        }
-        truth_trades = sim.trades(KEY, m_wallet=m_wallet)
-        newest = [without_none(t) for t in truth_trades[:SNAPSHOT_TRADES]]
-        assert [wire(t) for t in trades(limit=SNAPSHOT_TRADES)] == newest
-        # Older trades may be missing (lost with a connection, beyond the snapshot); those
-        # held are the truth, or its fast form when the full one was lost.
-        by_id = {t["i"]: without_none(t) for t in truth_trades}
-        for held in trades():
-            expected = by_id[held.id]
-            if held.fee is None:
-                expected = {k: v for k, v in expected.items() if k not in ("f", "fc", "fd")}
-            assert wire(held) == expected
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

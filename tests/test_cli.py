@@ -690,7 +690,48 @@ def test_relay_serves_a_stream_from_its_upstream(simulator_uri: str) -> None:
 def test_relay_refuses_private_channels() -> None:
     result = run_cli("relay", "--port", "0", "order")
     assert result.returncode == 2
-    assert "not relayed: the relay serves public channels only" in result.stderr
+    assert "private channels (order, trade_update, balance_update) are not SUBSCRIPTIONs" in (
+        result.stderr
+    )
+
+
+def test_relay_private_needs_both_credentials() -> None:
+    result = run_cli("relay", "--port", "0", "--private", MAX_API_KEY="key")
+    assert result.returncode == 2
+    assert "--private needs MAX_API_KEY and MAX_API_SECRET" in result.stderr
+    assert "MAX_API_SECRET not set" in result.stderr
+
+
+def test_relay_private_serves_the_account_to_a_stream_with_the_same_key(
+    simulator_uri: str,
+) -> None:
+    process = start_cli(
+        "relay", "--uri", simulator_uri, "--port", "0", "--private",
+        MAX_API_KEY="key", MAX_API_SECRET="secret",
+    )  # fmt: skip
+    try:
+        banner = read_line(process, stderr=True)
+        match = re.fullmatch(
+            r"maicoin-ws relay: relaying \S+ on (ws://127\.0\.0\.1:\d+/ws) \(and the account, "
+            r"to consumers authenticated as it\)\n",
+            banner,
+        )
+        assert match, banner
+        result = run_cli(
+            "stream", "--uri", match[1], "--filters", "order,account", "--count", "3",
+            MAX_API_KEY="key", MAX_API_SECRET="secret",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        events = [r["event"] for r in json_lines(result.stdout)]
+        assert events == ["authenticated", "order_snapshot", "account_snapshot"]
+        refused = run_cli(
+            "stream", "--uri", match[1], MAX_API_KEY="key", MAX_API_SECRET="wrong-secret"
+        )
+        assert refused.returncode == 1 and "E-1007" in refused.stderr
+    finally:
+        code, _, err = interrupt(process)
+    assert code == 0, err
+    assert "secret" not in banner + err and "Traceback" not in err
 
 
 def test_relay_refuses_a_redis_url_that_is_not_one() -> None:

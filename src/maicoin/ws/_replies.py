@@ -11,7 +11,16 @@ import msgspec
 
 from .subscription import Subscription
 
-__all__ = ["INVALID_ACTION", "INVALID_JSON", "encode", "error", "now_ms", "pong", "reply"]
+__all__ = [
+    "INVALID_ACTION",
+    "INVALID_JSON",
+    "authenticated",
+    "encode",
+    "error",
+    "now_ms",
+    "pong",
+    "reply",
+]
 
 INVALID_ACTION: Final = "E-1004: invalid action"
 INVALID_JSON: Final = "E-1005: invalid json"
@@ -28,6 +37,15 @@ def reply(event: str, request_id: str | None, subscriptions: list[Subscription])
     """A ``subscribed``/``unsubscribed`` reply echoing the request id and subscriptions."""
     echo = [msgspec.to_builtins(sub) for sub in subscriptions]
     frame: dict[str, Any] = {"e": event, "s": echo}
+    if request_id is not None:
+        frame["i"] = request_id
+    frame["T"] = now_ms()
+    return encode(frame)
+
+
+def authenticated(request_id: str | None) -> bytes:
+    """The reply to an accepted ``auth`` request."""
+    frame: dict[str, Any] = {"e": "authenticated"}
     if request_id is not None:
         frame["i"] = request_id
     frame["T"] = now_ms()

@@ -272,8 +272,11 @@ def build_parser() -> argparse.ArgumentParser:
         "upstream when first asked for and dropped when nobody needs them. SUBSCRIPTIONs "
         "are held from the start and always. A consumer that falls --max-buffer bytes "
         "behind is disconnected (close code 1008). With --redis, every frame also goes to "
-        'Redis Streams, read back by Stream(uri="redis://...") on any machine. Public '
-        "channels only.",
+        'Redis Streams, read back by Stream(uri="redis://...") on any machine (public '
+        "channels only). With --private (MAX_API_KEY and MAX_API_SECRET in the "
+        "environment) the relay authenticates and serves the account to consumers that "
+        "authenticate with the same key and secret: anyone who reaches the port and knows "
+        "them gets it, so keep --host on loopback.",
         epilog=SUBSCRIPTION_HELP + "\n" + EXIT_STATUSES,
     )
     relay.add_argument(
@@ -313,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10_000,
         metavar="N",
         help="entries kept per Redis stream, about (MAXLEN ~; 10000)",
+    )
+    relay.add_argument(
+        "--private",
+        action="store_true",
+        help="authenticate upstream with MAX_API_KEY/MAX_API_SECRET and relay private "
+        "events to consumers that authenticate with the same key and secret",
     )
     relay.add_argument("--duration", type=_positive_float, metavar="SECONDS", help="stop after")
     relay.add_argument(

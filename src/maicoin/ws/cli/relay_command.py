@@ -25,9 +25,10 @@ def relay_command(args: argparse.Namespace) -> int:
     """``relay``: serve the MAX protocol on ``--host:--port`` until Ctrl-C (or --duration)."""
     if is_private(args.subscriptions):
         raise UsageError(
-            "private channels (order, trade_update, balance_update) are not relayed: "
-            "the relay serves public channels only"
+            "private channels (order, trade_update, balance_update) are not SUBSCRIPTIONs of "
+            "the relay: with --private it relays the account to consumers that authenticate"
         )
+    api_key, api_secret = _credentials(args)
     uri = args.uri if args.uri is not None else (os.environ.get("MAX_WS_URI") or MAX_WS_URI)
     try:
         checked_uri(uri, source="--uri" if args.uri is not None else "MAX_WS_URI")
@@ -41,6 +42,9 @@ def relay_command(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         max_buffer=args.max_buffer,
+        api_key=api_key,
+        api_secret=api_secret,
+        private=args.private,
         reconnect_policy=ReconnectPolicy(max_retries=args.retries),
     )
 
@@ -51,7 +55,11 @@ def relay_command(args: argparse.Namespace) -> int:
             raise CommandError(
                 f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
             ) from None
-        print(f"maicoin-ws relay: relaying {uri} on {relay.uri}", file=sys.stderr, flush=True)
+        # The key stays out of the banner: logs are often shared.
+        scope = " (and the account, to consumers authenticated as it)" if relay.private else ""
+        print(
+            f"maicoin-ws relay: relaying {uri} on {relay.uri}{scope}", file=sys.stderr, flush=True
+        )
         interrupt.on_stop(relay.stream.stop)
         timer = None
         if args.duration is not None:
@@ -75,6 +83,22 @@ def relay_command(args: argparse.Namespace) -> int:
 
     with stream_metrics(relay.stream, args):  # the upstream stream's series
         return run_command(run)
+
+
+def _credentials(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """MAX_API_KEY and MAX_API_SECRET for --private (both needed); none without it."""
+    if not args.private:
+        return None, None
+    api_key = os.environ.get("MAX_API_KEY") or None
+    api_secret = os.environ.get("MAX_API_SECRET") or None
+    given = (("MAX_API_KEY", api_key), ("MAX_API_SECRET", api_secret))
+    missing = [name for name, value in given if value is None]
+    if missing:
+        raise UsageError(
+            f"--private needs MAX_API_KEY and MAX_API_SECRET in the environment: "
+            f"{' and '.join(missing)} not set"
+        )
+    return api_key, api_secret
 
 
 def _redis_publisher(args: argparse.Namespace) -> FrameSink:

@@ -5,6 +5,7 @@ A book snapshot lists asks best first and bids worst first, as MAX sends them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -12,7 +13,7 @@ import msgspec
 from .._frames.book import OrderBook
 from .._replies import encode, now_ms
 
-__all__ = ["book_snapshot", "relabelled_snapshot"]
+__all__ = ["book_snapshot", "relabelled_snapshot", "user_snapshot"]
 
 _decode_object = msgspec.json.Decoder(dict[str, Any]).decode
 
@@ -41,3 +42,13 @@ def relabelled_snapshot(frame: bytes) -> bytes:
     document = _decode_object(frame)
     document["e"] = "snapshot"
     return encode(document)
+
+
+def user_snapshot(event: str, key: str, items: Iterable[msgspec.Struct]) -> bytes:
+    """A private snapshot (``order_snapshot``, ``mwallet_account_snapshot``, ...) of the
+    orders, trades or balances held: each as the wire object it was decoded from."""
+    listed = [
+        {name: value for name, value in msgspec.to_builtins(item).items() if value is not None}
+        for item in items
+    ]
+    return encode({"c": "user", "e": event, key: listed, "T": now_ms()})

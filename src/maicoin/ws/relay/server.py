@@ -16,10 +16,12 @@ from typing import Any, Self
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from .._client.credentials import Credentials
 from .._frames.book import OrderBook
 from ..stream import Stream
 from ..subscription import Subscription
 from .outbox import DEFAULT_MAX_BUFFER, Outbox
+from .private import RELAYED_FILTERS, PrivateFeed
 from .session import ConsumerSession
 from .stats import RelayStats
 from .upstream import FrameSink, Upstream
@@ -39,8 +41,12 @@ class Relay:
     ``uri``: the upstream (None: ``MAX_WS_URI``, else the exchange). ``max_buffer``: bytes
     queued for one consumer before it is cut off with close code 1008. ``close_timeout``:
     seconds a cut-off consumer's closing handshake may take before its TCP connection is
-    dropped. ``sinks`` get every frame fanned out (``RedisPublisher``). Every other keyword
-    goes to the upstream ``Stream`` (``reconnect_policy``, ``rate_limiter``, ...).
+    dropped. ``sinks`` get every public frame fanned out (``RedisPublisher``). Every other
+    keyword goes to the upstream ``Stream`` (``reconnect_policy``, ``rate_limiter``, ...).
+
+    ``private=True`` (with ``api_key`` and ``api_secret``): the upstream authenticates with
+    ``RELAYED_FILTERS`` and consumers that authenticate with the same key and secret get the
+    account (see ``maicoin.ws.relay.private``). Without it every ``auth`` is refused.
     """
 
     def __init__(
@@ -53,8 +59,12 @@ class Relay:
         max_buffer: int = DEFAULT_MAX_BUFFER,
         close_timeout: float = DEFAULT_CLOSE_TIMEOUT,
         sinks: Sequence[FrameSink] = (),
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        private: bool = False,
         **stream_options: Any,
     ) -> None:
+        credentials = _private_credentials(api_key, api_secret, private=private)
         if type(max_buffer) is not int or max_buffer < 1:
             raise ValueError(f"max_buffer must be a positive number of bytes, got {max_buffer!r}")
         if not close_timeout > 0:
@@ -64,13 +74,31 @@ class Relay:
         self.max_buffer = max_buffer
         self.close_timeout = close_timeout
         self.stats = RelayStats()
-        self.stream = Stream(uri=uri, **stream_options)
-        self.upstream = Upstream(self.stream, self.stats, pinned=subscriptions, sinks=sinks)
+        if credentials is None:
+            self.stream = Stream(uri=uri, **stream_options)
+            feed = None
+        else:
+            self.stream = Stream(
+                credentials.api_key,
+                credentials.api_secret,
+                uri=uri,
+                auth_filters=RELAYED_FILTERS,
+                **stream_options,
+            )
+            feed = PrivateFeed(self.stream, credentials, self.stats)
+        self.upstream = Upstream(
+            self.stream, self.stats, pinned=subscriptions, sinks=sinks, private=feed
+        )
         self.sessions: set[ConsumerSession] = set()
         """The consumers connected now."""
         self._server: Server | None = None
         self._stream_task: asyncio.Task[None] | None = None
         self._next_id = 0
+
+    @property
+    def private(self) -> bool:
+        """Whether private frames are relayed to consumers authenticated as the relay."""
+        return self.upstream.private is not None
 
     @property
     def port(self) -> int:
@@ -162,3 +190,18 @@ class Relay:
             if outbox.cut_off_reason is not None:
                 stats.slow_consumers += 1
             log.info("consumer %s left", name)
+
+
+def _private_credentials(
+    api_key: str | None, api_secret: str | None, *, private: bool
+) -> Credentials | None:
+    """The credentials private relaying uses; a clear error when they do not fit."""
+    if not private:
+        if api_key or api_secret:
+            raise ValueError("api_key and api_secret are used only with private=True")
+        return None
+    if not api_key or not api_secret:
+        given = (("api_key", api_key), ("api_secret", api_secret))
+        missing = " and ".join(name for name, value in given if not value)
+        raise ValueError(f"private=True needs api_key and api_secret: {missing} missing")
+    return Credentials(api_key, api_secret)

@@ -3,8 +3,10 @@
 A ``sub`` gets a ``subscribed`` reply echoing the subscriptions served, one error frame
 (with the request's id) naming each refused one, then for each topic the relay already
 holds its snapshot at once; a topic still on its way upstream sends its snapshot when it
-comes. ``unsub`` leaves topics, the application ping is answered with ``pong``. Private
-channels and ``auth`` are refused: this relay serves public channels only.
+comes. ``unsub`` leaves topics, the application ping is answered with ``pong``. ``auth``
+is checked by the relay's ``PrivateFeed`` when it relays private frames (an ``authenticated``
+reply, then the account's snapshots), refused otherwise; private channels are never
+subscribed with ``sub`` (MAX delivers them by the auth filters).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import msgspec
 from websockets.exceptions import ConnectionClosed
 
 from .. import _replies as frames
+from .._auth_check import AuthRefused
 from .._client.registry import validate_subscription
 from ..channel import Channel, auth_filter_for
 from ..errors import SubscriptionError, ValidationError
@@ -30,7 +33,7 @@ log = logging.getLogger("maicoin.ws.relay")
 
 PRIVATE_REFUSAL: Final = (
     "E-1007: authentication failed: this relay serves public channels only "
-    "(connect to MAX directly for private channels)"
+    "(it relays private ones only when started with credentials and --private)"
 )
 
 _decode = msgspec.json.Decoder().decode
@@ -65,6 +68,8 @@ class ConsumerSession:
         finally:
             for key in self._topics:
                 self._upstream.leave(self, key)
+            if self._upstream.private is not None:
+                self._upstream.private.leave(self)
             self._topics.clear()
             await self.outbox.aclose()
 
@@ -86,9 +91,22 @@ class ConsumerSession:
         elif action == "ping":
             self.outbox.put(frames.pong(request_id))
         elif action == "auth":
-            self.outbox.put(frames.error([PRIVATE_REFUSAL], request_id))
+            self._authenticate(request, request_id)
         else:
             self.outbox.put(frames.error([frames.INVALID_ACTION], request_id))
+
+    def _authenticate(self, request: dict[str, Any], request_id: str | None) -> None:
+        private = self._upstream.private
+        if private is None:
+            self.outbox.put(frames.error([PRIVATE_REFUSAL], request_id))
+            return
+        try:  # accepted, it replaces the filters of an earlier auth; refused, they stay
+            private.authenticate(self, request)
+        except AuthRefused as exc:
+            self.outbox.put(frames.error([str(exc)], request_id))
+            return
+        self.outbox.put(frames.authenticated(request_id))
+        private.start(self)
 
     def _subscribe(self, objects: object, request_id: str | None) -> None:
         subs, reasons = _parse(objects, "subscriptions")
@@ -136,7 +154,7 @@ def _parse(objects: object, key: str) -> tuple[list[Subscription], list[str]]:
             reasons.append(f"invalid subscription {obj!r}: {exc}")
             continue
         if sub.channel == Channel.USER or auth_filter_for(sub.channel) is not None:
-            reasons.append(f"channel {sub.channel} is private: this relay serves public ones only")
+            reasons.append(f"channel {sub.channel} is private: its events come by the auth filters")
             continue
         if not isinstance(sub.channel, Channel):
             reasons.append(f"channel {sub.channel} does not exist")

@@ -23,7 +23,11 @@ class RelayStats:
     frames_unrouted: int = 0
     """Upstream frames no topic wanted (in flight across an unsubscribe), dropped."""
     snapshots_built: int = 0
-    """Book snapshots built from the relay's own books."""
+    """Snapshots built from the relay's own books and account caches."""
+    private_frames_relayed: int = 0
+    """Upstream private frames fanned out to authenticated consumers (each counted once)."""
+    auth_refused: int = 0
+    """Consumer ``auth`` requests refused."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

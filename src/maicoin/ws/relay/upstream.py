@@ -12,6 +12,9 @@ Upstream subscriptions follow demand: a topic is subscribed when its first liste
 joins and unsubscribed when its last one leaves (unless pinned), reconciled once per
 event-loop turn so that a burst of consumers costs one request, all within the stream's
 request rate limiter.
+
+Private (``user``) frames go to the relay's ``PrivateFeed`` when it has one (``--private``),
+never to the topics or the sinks.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..response import Response
 from ..stream import Stream
 from ..subscription import Subscription
 from . import frames
+from .private import PrivateFeed
 from .stats import RelayStats
 from .topics import STATE_CHANNELS, Listener, Topic, TopicKey, topic_key, variant_refusal
 
@@ -64,8 +68,12 @@ class Upstream:
         *,
         pinned: Iterable[Subscription] = (),
         sinks: Sequence[FrameSink] = (),
+        private: PrivateFeed | None = None,
     ) -> None:
         self.stream = stream
+        self.private = private
+        """Serves the account to authenticated consumers (None: private frames are not
+        relayed; the stream does not authenticate then)."""
         self._stats = stats
         self.sinks: list[FrameSink] = list(sinks)
         self.topics: dict[TopicKey, Topic] = {}
@@ -171,6 +179,10 @@ class Upstream:
         channel = response.channel
         if channel is None:
             return  # replies and errors to the relay's own requests
+        if channel is Channel.USER:
+            if self.private is not None:
+                self.private.on_response(response, self._raw)
+            return
         if channel is Channel.POOL_QUOTA:
             quota = response.pool_quota
             key: TopicKey = (str(channel), None, quota.currency if quota else response.currency)

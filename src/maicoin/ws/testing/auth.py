@@ -1,30 +1,16 @@
-"""Checking ``auth`` requests exactly as MAX does: HMAC signature, nonce window, nonce reuse."""
+"""Checking ``auth`` requests exactly as MAX does (the rules live in ``maicoin.ws._auth_check``,
+shared with the relay), and building them for tests that talk to the simulator directly."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from .frames import (
-    AUTHENTICATION_FAILED,
-    INVALID_FILTER,
-    INVALID_NONCE,
-    NONCE_USED,
-    RequestError,
-)
-from .private import DEFAULT_FILTERS, FILTERS
+from .._auth_check import NONCE_WINDOW_MS, AuthRefused, NonceLedger, sign
+from .._auth_check import check_auth as _check_auth
+from .frames import RequestError
 
-NONCE_WINDOW_MS = 30_000
-"""A nonce more than this far from server time (either way) is refused with E-1006."""
-
-_PRUNE_AT = 1024
-
-
-def sign(secret: str, nonce: int) -> str:
-    """The auth signature: hex HMAC-SHA256 of ``str(nonce)`` keyed by the API secret."""
-    return hmac.new(secret.encode(), str(nonce).encode(), hashlib.sha256).hexdigest()
+__all__ = ["NONCE_WINDOW_MS", "NonceLedger", "auth_request", "check_auth", "sign"]
 
 
 def auth_request(
@@ -48,57 +34,15 @@ def auth_request(
     return request
 
 
-class NonceLedger:
-    """Nonces already accepted, per API key and across connections."""
-
-    def __init__(self) -> None:
-        self._used: dict[str, set[int]] = {}
-
-    def seen(self, api_key: str, nonce: int) -> bool:
-        return nonce in self._used.get(api_key, ())
-
-    def record(self, api_key: str, nonce: int, now_ms: int) -> None:
-        used = self._used.setdefault(api_key, set())
-        used.add(nonce)
-        if len(used) > _PRUNE_AT:
-            # Nonces that left the window can never pass the window check again.
-            horizon = now_ms - 2 * NONCE_WINDOW_MS
-            used.difference_update([n for n in used if n < horizon])
-
-
 def check_auth(
     request: Mapping[str, Any],
     api_keys: Mapping[str, str],
     ledger: NonceLedger,
     now_ms: int,
 ) -> tuple[str, frozenset[str]]:
-    """Validate an ``auth`` request; return (api key, filters) or raise ``RequestError``.
-
-    Checks in order: key and signature (E-1007), nonce window (E-1006), reuse (E-1012),
-    filters (E-1101). Only an accepted nonce is recorded as used.
-    """
-    api_key, signature, nonce = (request.get(k) for k in ("apiKey", "signature", "nonce"))
-    if type(nonce) is not int:
-        raise RequestError(INVALID_NONCE, "nonce must be an integer of Unix milliseconds")
-    if not isinstance(api_key, str) or api_key not in api_keys or not isinstance(signature, str):
-        raise RequestError(AUTHENTICATION_FAILED)
-    if not hmac.compare_digest(sign(api_keys[api_key], nonce).encode(), signature.encode()):
-        raise RequestError(AUTHENTICATION_FAILED)
-    if abs(nonce - now_ms) > NONCE_WINDOW_MS:
-        raise RequestError(INVALID_NONCE)
-    if ledger.seen(api_key, nonce):
-        raise RequestError(NONCE_USED)
-    filters = _parse_filters(request.get("filters"))
-    ledger.record(api_key, nonce, now_ms)
-    return api_key, filters
-
-
-def _parse_filters(value: Any) -> frozenset[str]:
-    if value is None or value == []:
-        return DEFAULT_FILTERS
-    if not isinstance(value, list):
-        raise RequestError(INVALID_FILTER, "filters must be a list of strings")
-    unknown = [f for f in value if not isinstance(f, str) or f not in FILTERS]
-    if unknown:
-        raise RequestError(INVALID_FILTER, f"unknown filters {unknown!r}")
-    return frozenset(value)
+    """``maicoin.ws._auth_check.check_auth``, a refusal raised as the simulator's
+    ``RequestError`` (same code and wording)."""
+    try:
+        return _check_auth(request, api_keys, ledger, now_ms)
+    except AuthRefused as exc:
+        raise RequestError(exc.code, exc.detail) from None

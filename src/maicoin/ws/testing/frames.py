@@ -20,22 +20,17 @@ from typing import Any
 
 import msgspec
 
+from .._auth_check import AUTH_ERROR_MESSAGES
+
 INVALID_ACTION = 1004
 INVALID_JSON = 1005
-INVALID_NONCE = 1006
-AUTHENTICATION_FAILED = 1007
-NONCE_USED = 1012
 INVALID_SUBSCRIPTION = 1100
-INVALID_FILTER = 1101
 
 ERROR_MESSAGES = {
     INVALID_ACTION: "invalid action",
     INVALID_JSON: "invalid json",
-    INVALID_NONCE: "invalid nonce (difference of 30 seconds or more)",
-    AUTHENTICATION_FAILED: "authentication failed",
-    NONCE_USED: "nonce has already been used",
     INVALID_SUBSCRIPTION: "invalid subscription",
-    INVALID_FILTER: "invalid filter",
+    **AUTH_ERROR_MESSAGES,
 }
 
 _encoder = msgspec.json.Encoder()

@@ -10,46 +10,8 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
+from .._auth_check import EVENT_FILTERS
 from .market import Market
-
-FILTERS = frozenset(
-    {
-        "order",
-        "trade",
-        "account",
-        "trade_update",
-        "fast_trade_update",
-        "mwallet_order",
-        "mwallet_trade",
-        "mwallet_fast_trade_update",
-        "mwallet_account",
-        "ad_ratio",
-        "borrowing",
-    }
-)
-DEFAULT_FILTERS = frozenset({"order", "trade", "account"})
-
-# Which auth filters receive each private event.
-EVENT_FILTERS: dict[str, frozenset[str]] = {
-    "order_snapshot": frozenset({"order"}),
-    "order_update": frozenset({"order"}),
-    "trade_snapshot": frozenset({"trade"}),
-    "trade_update": frozenset({"trade", "trade_update"}),
-    "fast_trade_update": frozenset({"fast_trade_update"}),
-    "account_snapshot": frozenset({"account"}),
-    "account_update": frozenset({"account"}),
-    "mwallet_order_snapshot": frozenset({"mwallet_order"}),
-    "mwallet_order_update": frozenset({"mwallet_order"}),
-    "mwallet_trade_snapshot": frozenset({"mwallet_trade"}),
-    "mwallet_trade_update": frozenset({"mwallet_trade"}),
-    "mwallet_fast_trade_update": frozenset({"mwallet_fast_trade_update"}),
-    "mwallet_account_snapshot": frozenset({"mwallet_account"}),
-    "mwallet_account_update": frozenset({"mwallet_account"}),
-    "ad_ratio_snapshot": frozenset({"ad_ratio"}),
-    "ad_ratio_update": frozenset({"ad_ratio"}),
-    "borrowing_snapshot": frozenset({"borrowing"}),
-    "borrowing_update": frozenset({"borrowing"}),
-}
 
 RECENT_PRIVATE_TRADES = 20
 """Trades of a wallet its ``trade_snapshot`` carries (the newest)."""
