@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..channel import Channel, auth_filter_for
-from ..errors import SubscriptionError
+from ..errors import SubscriptionError, ValidationError
 from ..filter import Filter
 from ..kline import RESOLUTIONS
 from ..subscription import Subscription
@@ -40,6 +40,32 @@ def validate_subscription(sub: Subscription) -> None:
         )
     if channel == Channel.POOL_QUOTA and not sub.currency:
         raise SubscriptionError("channel pool_quota needs a currency, e.g. currency='usdt'")
+
+
+def public_subscriptions(
+    objects: object, key: str, *, private_reason: str
+) -> tuple[list[Subscription], list[str]]:
+    """The public subscriptions of a consumer's ``sub``/``unsub`` objects (``key`` names the
+    list), and a reason for each object refused, in request order: invalid, private (with
+    ``private_reason``) or of a channel that does not exist."""
+    if not isinstance(objects, list):
+        return [], [f"{key} must be a list of subscription objects"]
+    subs: list[Subscription] = []
+    reasons: list[str] = []
+    for obj in objects:
+        try:
+            sub = Subscription.model_validate(obj)
+            validate_subscription(sub)
+        except (ValidationError, SubscriptionError) as exc:
+            reasons.append(f"invalid subscription {obj!r}: {exc}")
+            continue
+        if sub.channel == Channel.USER or auth_filter_for(sub.channel) is not None:
+            reasons.append(f"channel {sub.channel} is private: {private_reason}")
+        elif not isinstance(sub.channel, Channel):
+            reasons.append(f"channel {sub.channel} does not exist")
+        else:
+            subs.append(sub)
+    return subs, reasons
 
 
 class SubscriptionRegistry:

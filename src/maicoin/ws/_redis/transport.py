@@ -26,9 +26,8 @@ from redis.exceptions import RedisError
 from websockets.exceptions import ConnectionClosedOK
 
 from .. import _replies as replies
-from .._client.registry import SubscriptionKey, subscription_key, validate_subscription
-from ..channel import Channel, auth_filter_for
-from ..errors import SubscriptionError, ValidationError
+from .._client.registry import SubscriptionKey, public_subscriptions, subscription_key
+from ..channel import Channel
 from ..subscription import Subscription
 from .keys import (
     DEFAULT_PREFIX,
@@ -46,6 +45,7 @@ DEFAULT_BLOCK_MS: Final = 1_000
 """How long one ``XREAD`` waits for entries; topics subscribed meanwhile join the next."""
 READ_COUNT: Final = 1_000
 """Entries per stream per ``XREAD`` at most."""
+_PRIVATE_CHANNEL: Final = "Redis carries public ones only"
 PRIVATE_REFUSAL: Final = (
     "E-1007: authentication failed: the relay publishes public channels only to Redis"
 )
@@ -149,7 +149,9 @@ class RedisConnection:
                 await read
 
     async def _subscribe(self, objects: object, request_id: str | None) -> None:
-        subs, reasons = _parse(objects, "subscriptions")
+        subs, reasons = public_subscriptions(
+            objects, "subscriptions", private_reason=_PRIVATE_CHANNEL
+        )
         if subs:
             self._frames.append(replies.reply("subscribed", request_id, subs))
         if reasons:
@@ -181,7 +183,9 @@ class RedisConnection:
         self._follows[key] = _Follow(stream, position, started)
 
     def _unsubscribe(self, objects: object, request_id: str | None) -> None:
-        subs, reasons = _parse(objects, "subscription")
+        subs, reasons = public_subscriptions(
+            objects, "subscription", private_reason=_PRIVATE_CHANNEL
+        )
         for sub in subs:
             self._follows.pop(subscription_key(sub), None)
         if subs:
@@ -227,26 +231,6 @@ def _stream_entries(result: Any) -> list[tuple[bytes, list[tuple[bytes, dict[byt
             for name, entries in result.items()
         ]
     return [(name, entries) for name, entries in result]
-
-
-def _parse(objects: object, key: str) -> tuple[list[Subscription], list[str]]:
-    """The public subscriptions of a request, and a reason for each object refused."""
-    if not isinstance(objects, list):
-        return [], [f"{key} must be a list of subscription objects"]
-    subs: list[Subscription] = []
-    reasons: list[str] = []
-    for obj in objects:
-        try:
-            sub = Subscription.model_validate(obj)
-            validate_subscription(sub)
-        except (ValidationError, SubscriptionError) as exc:
-            reasons.append(f"invalid subscription {obj!r}: {exc}")
-            continue
-        if sub.channel == Channel.USER or auth_filter_for(sub.channel) is not None:
-            reasons.append(f"channel {sub.channel} is private: Redis carries public ones only")
-            continue
-        subs.append(sub)
-    return subs, reasons
 
 
 @contextlib.asynccontextmanager

@@ -19,9 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .. import _replies as frames
 from .._auth_check import AuthRefused
-from .._client.registry import validate_subscription
-from ..channel import Channel, auth_filter_for
-from ..errors import SubscriptionError, ValidationError
+from .._client.registry import public_subscriptions
 from ..subscription import Subscription
 from .outbox import Outbox
 from .topics import TopicKey, topic_key
@@ -31,6 +29,7 @@ __all__ = ["PRIVATE_REFUSAL", "ConsumerSession"]
 
 log = logging.getLogger("maicoin.ws.relay")
 
+_PRIVATE_CHANNEL: Final = "its events come by the auth filters"
 PRIVATE_REFUSAL: Final = (
     "E-1007: authentication failed: this relay serves public channels only "
     "(it relays private ones only when started with credentials and --private)"
@@ -109,7 +108,9 @@ class ConsumerSession:
         private.start(self)
 
     def _subscribe(self, objects: object, request_id: str | None) -> None:
-        subs, reasons = _parse(objects, "subscriptions")
+        subs, reasons = public_subscriptions(
+            objects, "subscriptions", private_reason=_PRIVATE_CHANNEL
+        )
         served: list[Subscription] = []
         starts: list[bytes] = []
         for sub in subs:
@@ -129,7 +130,9 @@ class ConsumerSession:
             self.outbox.put(start)
 
     def _unsubscribe(self, objects: object, request_id: str | None) -> None:
-        subs, reasons = _parse(objects, "subscription")
+        subs, reasons = public_subscriptions(
+            objects, "subscription", private_reason=_PRIVATE_CHANNEL
+        )
         for sub in subs:
             key = topic_key(sub)
             if self._topics.pop(key, False) is not False:
@@ -138,26 +141,3 @@ class ConsumerSession:
             self.outbox.put(frames.reply("unsubscribed", request_id, subs))
         if reasons:
             self.outbox.put(frames.error(reasons, request_id))
-
-
-def _parse(objects: object, key: str) -> tuple[list[Subscription], list[str]]:
-    """The public subscriptions of a request, and a reason for each object refused."""
-    if not isinstance(objects, list):
-        return [], [f"{key} must be a list of subscription objects"]
-    subs: list[Subscription] = []
-    reasons: list[str] = []
-    for obj in objects:
-        try:
-            sub = Subscription.model_validate(obj)
-            validate_subscription(sub)
-        except (ValidationError, SubscriptionError) as exc:
-            reasons.append(f"invalid subscription {obj!r}: {exc}")
-            continue
-        if sub.channel == Channel.USER or auth_filter_for(sub.channel) is not None:
-            reasons.append(f"channel {sub.channel} is private: its events come by the auth filters")
-            continue
-        if not isinstance(sub.channel, Channel):
-            reasons.append(f"channel {sub.channel} does not exist")
-            continue
-        subs.append(sub)
-    return subs, reasons
