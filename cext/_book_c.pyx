@@ -10,7 +10,7 @@ with book frames, reading the decoded ``Response``'s fields straight from its sl
 
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint64_t
-from libc.string cimport memmove
+from libc.string cimport memcmp, memcpy, memmove
 
 cimport cython
 
@@ -21,6 +21,7 @@ from maicoin.ws._frames.rules import (
     BookResync, Level, RESYNC_REASONS, checked_early_limit, early_overflow, malformed_frame,
     out_of_sequence,
 )
+import maicoin.ws._model as _wire_model
 from maicoin.ws.channel import Channel
 from maicoin.ws.response import Event, Response
 
@@ -47,6 +48,11 @@ cdef extern from "Python.h":
     double PyOS_string_to_double(
         const char* s, char** endptr, PyObject* overflow_exception
     ) except? -1.0
+    char* PyBytes_AS_STRING(object o)
+    Py_ssize_t PyBytes_GET_SIZE(object o)
+    object PyUnicode_FromStringAndSize(const char* s, Py_ssize_t n)
+    object PyLong_FromLongLong(long long value)
+    bint PyObject_TypeCheck(object o, PyTypeObject* t)
     void* PyMem_Realloc(void* p, size_t n)
     void PyMem_Free(void* p)
 
@@ -104,6 +110,9 @@ cdef object _Response = Response
 cdef Py_ssize_t _INITIAL_CAPACITY = 64
 # Largest mantissa that may take one more digit and stay <= 2**53 (exact as a double).
 cdef uint64_t _MANTISSA_LIMIT = 900719925474099
+# Longest number text of a frame's bytes parsed through a NUL-terminated copy.
+cdef enum:
+    _COPY_LIMIT = 127
 cdef double[23] _POW10 = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
@@ -135,9 +144,19 @@ cdef int parse_decimal(PyObject* text, double* out) except -1:
     """
     if not PyUnicode_CheckExact(text) or not PyUnicode_IS_ASCII(text):
         return 0
-    cdef const char* s = <const char*>PyUnicode_DATA(text)
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    # A compact ASCII str's characters are NUL-terminated, as CPython's parser needs.
+    return parse_decimal_chars(
+        <const char*>PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), True, out
+    )
+
+
+cdef int parse_decimal_chars(
+    const char* s, Py_ssize_t n, bint terminated, double* out
+) except -1:
+    """``parse_decimal`` of the n characters at s; also 0 when they are not NUL-terminated
+    and too long for the copy CPython's parser would need (the caller's slow path reads them)."""
     cdef Py_ssize_t i = 0
+    cdef char[_COPY_LIMIT + 1] copy
     cdef Py_ssize_t digits = 0
     cdef Py_ssize_t exponent_start
     cdef uint64_t mantissa = 0
@@ -195,8 +214,14 @@ cdef int parse_decimal(PyObject* text, double* out) except -1:
             value = <double>mantissa * _POW10[exponent]
         else:
             value = <double>mantissa / _POW10[-exponent]
-    else:
+    elif terminated:
         value = PyOS_string_to_double(s, NULL, NULL)
+    elif n <= _COPY_LIMIT:
+        memcpy(copy, s, n)
+        copy[n] = 0
+        value = PyOS_string_to_double(copy, NULL, NULL)
+    else:
+        return 0
     if not isfinite(value):
         return 0
     out[0] = value
@@ -685,10 +710,430 @@ cdef str _describe(object level):
     return "None" if level is None else f"{level.price_text} x {level.volume_text}"
 
 
+# ---------------------------------------------------------------------------------------
+# Book updates in one pass over the frame's bytes (BookKeeper.apply_frame).
+#
+# The common frame, an in-sequence update of a synced book, is read here instead of by
+# msgspec: the scanner accepts only the plain shape the exchange sends (the keys c, e, M,
+# a, b, T, fi, li, v in any order, strings without escapes, integers without fraction or
+# exponent), parses prices and volumes straight from the bytes and applies them, and the
+# Response handed on keeps each side's levels as the frame's bytes until they are read.
+# Anything else, and any frame the sequencing rule would not simply apply, is left to
+# the full decode and BookKeeper.apply, so what this path accepts is exactly what they do.
+
+cdef enum:
+    _MAX_FRAME_LEVELS = 64  # more levels in one update go through the full decode
+    _KEY_C = 1
+    _KEY_E = 2
+    _KEY_M = 4
+    _KEY_A = 8
+    _KEY_B = 16
+    _KEY_T = 32
+    _KEY_FI = 64
+    _KEY_LI = 128
+    _KEY_V = 256
+    _KEYS_REQUIRED = 1 | 2 | 4 | 32 | 64 | 128 | 256
+
+
+# The instants a Timestamp field accepts (msgspec's bounds on the Response's T).
+cdef int64_t MIN_UNIX_MS_C = _wire_model.MIN_UNIX_MS
+cdef int64_t MAX_UNIX_MS_C = _wire_model.MAX_UNIX_MS
+
+
+cdef struct FrameLevel:
+    Py_ssize_t price_start
+    Py_ssize_t price_end
+    Py_ssize_t volume_start
+    Py_ssize_t volume_end
+    double price
+    double volume
+
+
+cdef struct BookFrame:
+    unsigned int seen
+    Py_ssize_t market_start
+    Py_ssize_t market_end
+    Py_ssize_t asks_start  # the side's array, '[' to just past ']'; -1 when absent
+    Py_ssize_t asks_end
+    Py_ssize_t bids_start
+    Py_ssize_t bids_end
+    Py_ssize_t ask_count  # levels[0:ask_count] are asks, the rest bids
+    Py_ssize_t level_count
+    int64_t created_at
+    int64_t first_update_id
+    int64_t last_update_id
+    int64_t version
+    FrameLevel[_MAX_FRAME_LEVELS] levels
+
+
+cdef inline Py_ssize_t skip_space(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    while i < n and (s[i] == c' ' or s[i] == c'\n' or s[i] == c'\r' or s[i] == c'\t'):
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t plain_string_end(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """s[i] opens a string: the index of its closing quote, or -1 unless every character
+    is printable ASCII without escapes (whose text is then its bytes as they are)."""
+    cdef unsigned char c
+    i += 1
+    while i < n:
+        c = <unsigned char>s[i]
+        if c == c'"':
+            return i
+        if c == c'\\' or c < 0x20 or c >= 0x80:
+            return -1
+        i += 1
+    return -1
+
+
+cdef inline Py_ssize_t plain_int_end(
+    const char* s, Py_ssize_t i, Py_ssize_t n, int64_t* out
+) noexcept nogil:
+    """Read a JSON integer of at most 18 digits (always within int64) at s[i]: the index
+    past it, or -1 for anything else (a fraction, an exponent, more digits)."""
+    cdef bint negative = False
+    cdef Py_ssize_t first
+    cdef int64_t value = 0
+    if i < n and s[i] == c'-':
+        negative = True
+        i += 1
+    first = i
+    while i < n and c'0' <= s[i] <= c'9':
+        value = value * 10 + (s[i] - c'0')
+        i += 1
+        if i - first > 18:
+            return -1
+    if i == first or (s[first] == c'0' and i - first > 1):
+        return -1
+    if i < n and (s[i] == c'.' or s[i] == c'e' or s[i] == c'E'):
+        return -1
+    out[0] = -value if negative else value
+    return i
+
+
+cdef inline Py_ssize_t levels_end(
+    const char* s, Py_ssize_t i, Py_ssize_t n, BookFrame* frame
+) noexcept nogil:
+    """s[i] opens a side's array of [price, volume] string pairs: keep each pair's spans
+    and return the index past the array, or -1 when it is anything else."""
+    cdef FrameLevel* level
+    i = skip_space(s, i + 1, n)
+    if i < n and s[i] == c']':
+        return i + 1
+    while True:
+        if i >= n or s[i] != c'[' or frame.level_count == _MAX_FRAME_LEVELS:
+            return -1
+        level = &frame.levels[frame.level_count]
+        i = skip_space(s, i + 1, n)
+        if i >= n or s[i] != c'"':
+            return -1
+        level.price_start = i + 1
+        i = plain_string_end(s, i, n)
+        if i < 0:
+            return -1
+        level.price_end = i
+        i = skip_space(s, i + 1, n)
+        if i >= n or s[i] != c',':
+            return -1
+        i = skip_space(s, i + 1, n)
+        if i >= n or s[i] != c'"':
+            return -1
+        level.volume_start = i + 1
+        i = plain_string_end(s, i, n)
+        if i < 0:
+            return -1
+        level.volume_end = i
+        i = skip_space(s, i + 1, n)
+        if i >= n or s[i] != c']':
+            return -1
+        frame.level_count += 1
+        i = skip_space(s, i + 1, n)
+        if i < n and s[i] == c',':
+            i = skip_space(s, i + 1, n)
+        elif i < n and s[i] == c']':
+            return i + 1
+        else:
+            return -1
+
+
+cdef inline bint span_is(
+    const char* s, Py_ssize_t start, Py_ssize_t end, const char* text, Py_ssize_t length
+) noexcept nogil:
+    return end - start == length and memcmp(s + start, text, length) == 0
+
+
+cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexcept nogil:
+    """Read a book update of the plain shape into frame; False for any other document."""
+    cdef Py_ssize_t i
+    cdef Py_ssize_t key_start
+    cdef Py_ssize_t key_end
+    cdef Py_ssize_t value_end
+    cdef unsigned int key
+    cdef int64_t* number
+    frame.seen = 0
+    frame.level_count = 0
+    frame.ask_count = 0
+    frame.asks_start = -1
+    frame.bids_start = -1
+    i = skip_space(s, 0, n)
+    if i >= n or s[i] != c'{':
+        return False
+    i = skip_space(s, i + 1, n)
+    while True:
+        if i >= n or s[i] != c'"':
+            return False
+        key_start = i + 1
+        key_end = plain_string_end(s, i, n)
+        if key_end < 0:
+            return False
+        i = skip_space(s, key_end + 1, n)
+        if i >= n or s[i] != c':':
+            return False
+        i = skip_space(s, i + 1, n)
+        if i >= n:
+            return False
+        number = NULL
+        if key_end - key_start == 1:
+            key = 0
+            if s[key_start] == c'c':
+                key = _KEY_C
+            elif s[key_start] == c'e':
+                key = _KEY_E
+            elif s[key_start] == c'M':
+                key = _KEY_M
+            elif s[key_start] == c'a':
+                key = _KEY_A
+            elif s[key_start] == c'b':
+                key = _KEY_B
+            elif s[key_start] == c'T':
+                key = _KEY_T
+                number = &frame.created_at
+            elif s[key_start] == c'v':
+                key = _KEY_V
+                number = &frame.version
+        elif span_is(s, key_start, key_end, b"fi", 2):
+            key = _KEY_FI
+            number = &frame.first_update_id
+        elif span_is(s, key_start, key_end, b"li", 2):
+            key = _KEY_LI
+            number = &frame.last_update_id
+        else:
+            key = 0
+        if key == 0 or frame.seen & key:
+            return False  # another key, or one given twice: the full decode's business
+        frame.seen |= key
+        if number != NULL:
+            value_end = plain_int_end(s, i, n, number)
+        elif key == _KEY_A or key == _KEY_B:
+            if s[i] != c'[':
+                return False
+            if key == _KEY_A:
+                if frame.bids_start >= 0:
+                    return False  # levels are kept asks first, as they are applied
+                frame.asks_start = i
+            else:
+                frame.ask_count = frame.level_count
+                frame.bids_start = i
+            value_end = levels_end(s, i, n, frame)
+            if key == _KEY_A:
+                frame.asks_end = value_end
+                frame.ask_count = frame.level_count
+            else:
+                frame.bids_end = value_end
+        else:
+            if s[i] != c'"':
+                return False
+            value_end = plain_string_end(s, i, n)
+            if value_end < 0:
+                return False
+            if key == _KEY_C:
+                if not span_is(s, i + 1, value_end, b"book", 4):
+                    return False
+            elif key == _KEY_E:
+                if not span_is(s, i + 1, value_end, b"update", 6):
+                    return False
+            else:
+                frame.market_start = i + 1
+                frame.market_end = value_end
+            value_end += 1
+        if value_end < 0:
+            return False
+        i = skip_space(s, value_end, n)
+        if i < n and s[i] == c',':
+            i = skip_space(s, i + 1, n)
+        elif i < n and s[i] == c'}':
+            break
+        else:
+            return False
+    if skip_space(s, i + 1, n) != n or (frame.seen & _KEYS_REQUIRED) != _KEYS_REQUIRED:
+        return False
+    return MIN_UNIX_MS_C <= frame.created_at <= MAX_UNIX_MS_C
+
+
+cdef bint frame_chars(object frame, const char** chars, Py_ssize_t* size) noexcept:
+    """The characters of a frame as bytes, or as ASCII str (one byte per character)."""
+    if type(frame) is bytes:
+        chars[0] = PyBytes_AS_STRING(frame)
+        size[0] = PyBytes_GET_SIZE(frame)
+        return True
+    if type(frame) is str and PyUnicode_IS_ASCII(<PyObject*>frame):
+        chars[0] = <const char*>PyUnicode_DATA(<PyObject*>frame)
+        size[0] = PyUnicode_GET_LENGTH(<PyObject*>frame)
+        return True
+    return False
+
+
+@cython.final
+@cython.no_gc
+@cython.auto_pickle(False)
+cdef class LazyLevels:
+    """One side's levels of a book update read by ``BookKeeper.apply_frame``, kept as the
+    frame's text until first read, then as the ``list[list[str]]`` msgspec would have built.
+
+    It stands in a ``Response``'s ``asks``/``bids`` slot only until the field is read (the
+    field's descriptor swaps in the list). Whatever reads the slot itself (msgspec's
+    ``structs.asdict``, hence pickling and ``model_copy``) sees an object that compares,
+    prints and pickles as that list.
+    """
+
+    cdef object _frame
+    cdef Py_ssize_t _start
+    cdef Py_ssize_t _end
+    cdef list _levels
+
+    def __cinit__(self, object frame, Py_ssize_t start, Py_ssize_t end):
+        cdef const char* chars
+        cdef Py_ssize_t size
+        if not frame_chars(frame, &chars, &size) or not 0 <= start <= end <= size:
+            raise ValueError("LazyLevels needs the span of a frame's levels")
+        self._frame = frame
+        self._start = start
+        self._end = end
+
+    cdef list levels(self):
+        """The levels as a list of [price, volume] lists of str (built once)."""
+        if self._levels is None:
+            self._levels = self._build()
+        return self._levels
+
+    cdef list _build(self):
+        # The span was checked by the scanner: pairs of plain strings, no escapes, so each
+        # string is the text between two quotes.
+        cdef const char* s
+        cdef Py_ssize_t n
+        frame_chars(self._frame, &s, &n)
+        cdef Py_ssize_t i = self._start
+        cdef Py_ssize_t end = self._end
+        cdef Py_ssize_t open_at
+        cdef list result = []
+        cdef list pair = None
+        while i < end:
+            if s[i] == c'"':
+                open_at = i + 1
+                i = open_at
+                while s[i] != c'"':
+                    i += 1
+                if pair is None:
+                    pair = [PyUnicode_FromStringAndSize(s + open_at, i - open_at)]
+                else:
+                    pair.append(PyUnicode_FromStringAndSize(s + open_at, i - open_at))
+                    result.append(pair)
+                    pair = None
+            i += 1
+        return result
+
+    def __eq__(self, other):
+        if isinstance(other, LazyLevels):
+            other = (<LazyLevels>other).levels()
+        return self.levels() == other
+
+    def __ne__(self, other):
+        return not self == other
+
+    __hash__ = None
+
+    def __len__(self):
+        return len(self.levels())
+
+    def __iter__(self):
+        return iter(self.levels())
+
+    def __getitem__(self, index):
+        return self.levels()[index]
+
+    def __repr__(self):
+        return repr(self.levels())
+
+    def __reduce__(self):
+        return (list, (self.levels(),))
+
+
+cdef inline object settle_levels(object value):
+    """A slot's levels as a list: a LazyLevels built, anything else as it is."""
+    if type(value) is LazyLevels:
+        return (<LazyLevels>value).levels()
+    return value
+
+
+@cython.final
+@cython.auto_pickle(False)
+cdef class LevelsField:
+    """``Response.asks``/``Response.bids``: the slot's value, a ``LazyLevels`` built into
+    its list (and put in the slot in its place) on first read."""
+
+    cdef readonly object member
+    cdef Py_ssize_t _offset
+
+    def __cinit__(self, object member):
+        self._offset = slot_offset(<PyObject*>member)
+        if self._offset < 0:
+            raise TypeError(f"expected an object slot's descriptor, got {member!r}")
+        self.member = member
+
+    def __get__(self, instance, owner):
+        cdef PyObject* value
+        if instance is None:
+            return self
+        if not PyObject_TypeCheck(instance, <PyTypeObject*>_Response):
+            return self.member.__get__(instance, owner)  # its TypeError
+        value = slot(<PyObject*>instance, self._offset)
+        if value == NULL:
+            return self.member.__get__(instance, owner)  # its AttributeError
+        if type(<object>value) is not LazyLevels:
+            return <object>value
+        levels = (<LazyLevels>value).levels()
+        self.member.__set__(instance, levels)
+        return levels
+
+    def __set__(self, instance, value):
+        self.member.__set__(instance, value)
+
+    def __delete__(self, instance):
+        self.member.__delete__(instance)
+
+
+cdef object _levels_member(str name):
+    descriptor = Response.__dict__[name]
+    if isinstance(descriptor, LevelsField):
+        return (<LevelsField>descriptor).member
+    return descriptor
+
+
+cdef object _ASKS_MEMBER = _levels_member("asks")
+cdef object _BIDS_MEMBER = _levels_member("bids")
+setattr(Response, "asks", LevelsField(_ASKS_MEMBER))
+setattr(Response, "bids", LevelsField(_BIDS_MEMBER))
+
+
 # Slot offsets of the Response fields a book frame uses; -1 when msgspec ever stores one
 # differently, and then every field is read as an attribute.
 cdef Py_ssize_t _slot_of(str name):
     descriptor = Response.__dict__.get(name)
+    if isinstance(descriptor, LevelsField):
+        descriptor = (<LevelsField>descriptor).member
+    elif name == "created_at":
+        descriptor = _wire_model.wire_slot(Response, name)
     return -1 if descriptor is None else slot_offset(<PyObject*>descriptor)
 
 
@@ -699,9 +1144,24 @@ cdef Py_ssize_t _BIDS = _slot_of("bids")
 cdef Py_ssize_t _FIRST_UPDATE_ID = _slot_of("first_update_id")
 cdef Py_ssize_t _LAST_UPDATE_ID = _slot_of("last_update_id")
 cdef Py_ssize_t _VERSION = _slot_of("version")
+cdef Py_ssize_t _CREATED_AT = _slot_of("created_at")
 cdef bint _SLOTS_KNOWN = min(
-    _MARKET, _EVENT, _ASKS, _BIDS, _FIRST_UPDATE_ID, _LAST_UPDATE_ID, _VERSION
+    _MARKET, _EVENT, _ASKS, _BIDS, _FIRST_UPDATE_ID, _LAST_UPDATE_ID, _VERSION, _CREATED_AT
 ) >= 0
+# Every Response apply_frame hands on starts as a copy of this one: channel and event set.
+cdef object _UPDATE_PROTOTYPE = Response._construct(
+    {"channel": _BOOK, "event": _UPDATE, "created_at": 0}
+)
+cdef object _copy_update = _UPDATE_PROTOTYPE.__copy__
+
+
+cdef inline void set_slot(object instance, Py_ssize_t offset, object value) noexcept:
+    """Put value in an exactly-typed Response's slot (a fresh copy's: never NULL before)."""
+    cdef PyObject** where = <PyObject**>((<char*><PyObject*>instance) + offset)
+    cdef PyObject* old = where[0]
+    incref(<PyObject*>value)
+    where[0] = <PyObject*>value
+    xdecref(old)
 
 
 cdef inline object read_field(object response, bint direct, Py_ssize_t offset, str name):
@@ -710,8 +1170,24 @@ cdef inline object read_field(object response, bint direct, Py_ssize_t offset, s
     if direct:
         value = slot(<PyObject*>response, offset)
         if value != NULL:
-            return <object>value
+            return settle_levels(<object>value)
     return getattr(response, name)
+
+
+cdef int apply_frame_level(Side* side, const char* s, FrameLevel* level) except -1:
+    """side_upsert of a scanned level; its text is made into str only when it is kept."""
+    if level.volume == 0.0:
+        return side_upsert(side, level.price * side.sign, 0.0, NULL, NULL)
+    price_text = PyUnicode_FromStringAndSize(
+        s + level.price_start, level.price_end - level.price_start
+    )
+    volume_text = PyUnicode_FromStringAndSize(
+        s + level.volume_start, level.volume_end - level.volume_start
+    )
+    return side_upsert(
+        side, level.price * side.sign, level.volume, <PyObject*>price_text,
+        <PyObject*>volume_text,
+    )
 
 
 @cython.final
@@ -733,6 +1209,7 @@ cdef class BookKeeper:
     cdef object _stats
     cdef dict _held
     cdef Py_ssize_t _early_limit
+    cdef str _last_market
 
     def __init__(self, stats, early_limit=EARLY_UPDATE_LIMIT):
         self.books = {}
@@ -819,6 +1296,82 @@ cdef class BookKeeper:
         if reason is None:
             return None
         return _out_of_sequence(self._stats, market, reason, last, response)
+
+    def apply_frame(self, frame):
+        """Apply a book update straight from its bytes (or ASCII str); return its Response.
+
+        Only the plain, in-sequence update of a synced book is taken: for any other frame
+        (another channel or event, a shape or number the scanner does not read, a book that
+        waits, a gap) nothing changes and None is returned, for the full decode and
+        ``apply``. The Response equals the one msgspec decodes from the same frame; its
+        ``asks`` and ``bids`` are built from the frame when first read.
+        """
+        cdef const char* s
+        cdef Py_ssize_t n
+        cdef BookFrame parsed
+        cdef OrderBook ours
+        cdef FrameLevel* level
+        cdef Py_ssize_t i
+        if not _SLOTS_KNOWN or not frame_chars(frame, &s, &n):
+            return None
+        if not scan_book_update(s, n, &parsed):
+            return None
+        market = self._market_named(s + parsed.market_start, parsed.market_end - parsed.market_start)
+        book = self.books.get(market)
+        if type(book) is not OrderBook:
+            return None
+        ours = <OrderBook>book
+        # The sequencing rule's APPLIED case (OrderBook._apply_update); the others go the
+        # full way, which also logs and counts them.
+        if (
+            not ours._synced
+            or parsed.version != ours._version
+            or parsed.last_update_id <= ours._last_update_id
+            or (
+                parsed.first_update_id > ours._last_update_id
+                and parsed.first_update_id - 1 > ours._last_update_id
+            )
+        ):
+            return None
+        # Every number parsed before the book is touched: a bad one leaves the frame, and
+        # its error, to the full path.
+        for i in range(parsed.level_count):
+            level = &parsed.levels[i]
+            if parse_decimal_chars(
+                s + level.price_start, level.price_end - level.price_start, False, &level.price
+            ) != 1 or parse_decimal_chars(
+                s + level.volume_start, level.volume_end - level.volume_start, False,
+                &level.volume,
+            ) != 1:
+                return None
+        for i in range(parsed.level_count):
+            level = &parsed.levels[i]
+            apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, s, level)
+        ours._last_update_id = parsed.last_update_id
+        response = _copy_update()
+        set_slot(response, _MARKET, market)
+        if parsed.asks_start >= 0:
+            set_slot(response, _ASKS, LazyLevels(frame, parsed.asks_start, parsed.asks_end))
+        if parsed.bids_start >= 0:
+            set_slot(response, _BIDS, LazyLevels(frame, parsed.bids_start, parsed.bids_end))
+        set_slot(response, _CREATED_AT, PyLong_FromLongLong(parsed.created_at))
+        set_slot(response, _FIRST_UPDATE_ID, PyLong_FromLongLong(parsed.first_update_id))
+        set_slot(response, _LAST_UPDATE_ID, PyLong_FromLongLong(parsed.last_update_id))
+        set_slot(response, _VERSION, PyLong_FromLongLong(parsed.version))
+        return response
+
+    cdef str _market_named(self, const char* name, Py_ssize_t length):
+        """The market's str: the last one again when the name is the same (its hash kept)."""
+        cdef str last = self._last_market
+        if (
+            last is not None
+            and PyUnicode_GET_LENGTH(<PyObject*>last) == length
+            and memcmp(PyUnicode_DATA(<PyObject*>last), name, length) == 0
+        ):
+            return last
+        last = PyUnicode_FromStringAndSize(name, length)
+        self._last_market = last
+        return last
 
     cdef object _hold(self, object market, object response, object last):
         """Keep an update that came before its book's snapshot."""

@@ -77,7 +77,7 @@ cdef class FramePath:
 
     def __init__(
         self, *, decode, stats, apply_book, dispatch, request_resync, on_control,
-        apply_private=None, feed_lag=None,
+        apply_private=None, feed_lag=None, apply_book_frame=None,
     ):
         self._decode = decode
         self._stats = stats
@@ -86,6 +86,7 @@ cdef class FramePath:
         self._request_resync = request_resync
         self._on_control = on_control
         self._apply_private = apply_private
+        self._apply_book_frame = apply_book_frame
         self._feed_lag = feed_lag
         self._measure = feed_lag is not None
         if self._measure:
@@ -105,24 +106,31 @@ cdef class FramePath:
         cdef object pending
         cdef object resync
         cdef object event
+        cdef object applied = None
         cdef double now = wall_time()
         stats.messages += 1
         stats.bytes += len(frame)
         stats.last_receive_time = now
-        try:
-            response = self._decode(frame)
-        except Exception as exc:  # whatever decoding raises, the frame alone is lost
-            undecodable_frame(stats, frame, exc)
-            return None
+        if self._apply_book_frame is not None:
+            applied = self._apply_book_frame(frame)
+        if applied is not None:
+            response = applied
+        else:
+            try:
+                response = self._decode(frame)
+            except Exception as exc:  # whatever decoding raises, the frame alone is lost
+                undecodable_frame(stats, frame, exc)
+                return None
         # msgspec hands back the enum member itself for every known channel and event.
         channel = response.channel
         event = response.event
         if self._measure and channel is not None:
             self._measure_lag(response, channel, event, now)
         if channel is BOOK:
-            resync = self._apply_book(response)
-            if resync is not None:
-                self._request_resync(resync)
+            if applied is None:  # else its book has it already
+                resync = self._apply_book(response)
+                if resync is not None:
+                    self._request_resync(resync)
         elif channel is USER and self._apply_private is not None:
             self._apply_private(response)
         pending = self._dispatch(response)

@@ -69,20 +69,23 @@ def test_the_runner_measures_and_checks_each_configuration() -> None:
         2_000,
         transports=["websockets", "picows"],
         loops=["asyncio"],
-        modes=["receive", "inline"],
+        modes=["receive", "onepass", "inline"],
         repeat=1,
     )
     assert [(r.transport, r.mode) for r in results] == [
         ("websockets", "receive"),
+        ("websockets", "onepass"),
         ("websockets", "inline"),
         ("picows", "receive"),
+        ("picows", "onepass"),
         ("picows", "inline"),
     ]
     for result in results:
         assert result.ok, result.problems
         assert result.received == 2_001 and result.seconds > 0 and result.cpu_seconds > 0
     table = format_table(results)
-    assert table.count("\n") == 5 and "Stream, inline" in table
+    assert table.count("\n") == 7 and "Stream, inline" in table
+    assert "receive + one-pass book" in table
 
 
 def test_memory_runs_reconnect_and_sample_rss_after_each_connection() -> None:
@@ -126,6 +129,7 @@ def test_tables_state_the_ratios_stages_and_problems() -> None:
         _result("websockets", "receive", 400_000, 2.5),
         _result("websockets", "decode", 320_000, 3.1),
         _result("websockets", "book", 300_000, 3.3),
+        _result("websockets", "onepass", 330_000, 3.0),
         _result("websockets", "recv", 250_000, 4.0),
         _result("websockets", "inline", 360_000, 2.8),
         _result("websockets", "queue", 180_000, 5.5, problems=("book not synced",)),
@@ -133,7 +137,7 @@ def test_tables_state_the_ratios_stages_and_problems() -> None:
     table = format_table(results)
     assert "| websockets | uvloop | Stream, inline | 360,000 | 2.80 | 90% | 112% | yes |" in table
     assert "NO: book not synced" in table
-    assert "| 2.50 | 0.60 | 0.20 | 0.70 | -1.20 | 2.80 |" in format_stages(results)
+    assert "| 2.50 | 0.60 | 0.20 | 0.50 | 1.00 | -1.20 | 2.80 |" in format_stages(results)
     ratios = format_ratios(results)
     assert "inline Stream at 90% of the bare receive loop" in ratios
     assert "queue mode at 50% of inline" in ratios

@@ -289,6 +289,9 @@ class Session:
             on_control=self._on_control,
             apply_private=self._account.apply,
             feed_lag=self._stats.feed_lag,
+            # The compiled book reads book updates straight from their bytes; the pure
+            # twin has no such path and decodes every frame.
+            apply_book_frame=getattr(self._books, "apply_frame", None),
         )
 
     async def _connection_lifetime(self, dispatcher: Dispatcher) -> None:

@@ -8,6 +8,7 @@ cdef class FramePath:
     cdef object _request_resync
     cdef object _on_control
     cdef object _apply_private
+    cdef object _apply_book_frame
     # Feed lag (``maicoin.ws.feed_lag``): its counts are viewed once, never resized.
     cdef bint _measure
     cdef object _feed_lag

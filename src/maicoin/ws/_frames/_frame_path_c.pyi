@@ -19,6 +19,7 @@ class FramePath:
         on_control: Callable[[Response], None],
         apply_private: Callable[[Response], None] | None = None,
         feed_lag: FeedLag | None = None,
+        apply_book_frame: Callable[[bytes | str], Response | None] | None = None,
     ) -> None: ...
     @property
     def stats(self) -> Any: ...

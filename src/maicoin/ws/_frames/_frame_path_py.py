@@ -34,16 +34,20 @@ class FramePath:
     one on which ``decode`` raises anything else, is counted in ``stats.decode_errors``,
     logged and skipped (``rules.undecodable_frame``), and the connection goes on.
     ``apply_book(response)`` gets every ``book`` frame and may return a resync request for
-    ``request_resync``. ``apply_private(response)`` (when given) gets every ``user`` frame
-    before its handlers, so they see the account caches with it applied. ``on_control``
-    sees every ``error`` and ``pong`` frame after its handlers and may raise to end the
-    connection. With a ``feed_lag``, the lag of every ``Response`` with a channel, but
-    snapshots (``rules.LAG_EXCLUDED_EVENTS``), and an integer ``T`` is counted in it
+    ``request_resync``. ``apply_book_frame(frame)`` (when given) is offered each frame
+    first: a ``Response`` back means it was a book update it applied itself (the compiled
+    book's one-pass read), None that the frame takes the full way.
+    ``apply_private(response)`` (when given) gets every ``user`` frame before its handlers,
+    so they see the account caches with it applied. ``on_control`` sees every ``error`` and
+    ``pong`` frame after its handlers and may raise to end the connection. With a
+    ``feed_lag``, the lag of every ``Response`` with a channel, but snapshots
+    (``rules.LAG_EXCLUDED_EVENTS``), and an integer ``T`` is counted in it
     (``maicoin.ws.feed_lag`` says how).
     """
 
     __slots__ = (
         "_apply_book",
+        "_apply_book_frame",
         "_apply_private",
         "_decode",
         "_dispatch",
@@ -66,6 +70,7 @@ class FramePath:
         on_control: Callable[[Response], None],
         apply_private: Callable[[Response], None] | None = None,
         feed_lag: FeedLag | None = None,
+        apply_book_frame: Callable[[bytes | str], Response | None] | None = None,
     ) -> None:
         self._feed_lag = feed_lag
         if feed_lag is not None:
@@ -78,6 +83,7 @@ class FramePath:
         self._request_resync = request_resync
         self._on_control = on_control
         self._apply_private = apply_private
+        self._apply_book_frame = apply_book_frame
 
     @property
     def stats(self) -> Any:
@@ -91,19 +97,24 @@ class FramePath:
         stats.messages += 1
         stats.bytes += len(frame)
         now = stats.last_receive_time = time.time()
-        try:
-            response = self._decode(frame)
-        except Exception as exc:  # whatever decoding raises, the frame alone is lost
-            undecodable_frame(stats, frame, exc)
-            return None
+        applied = None if self._apply_book_frame is None else self._apply_book_frame(frame)
+        if applied is not None:
+            response = applied
+        else:
+            try:
+                response = self._decode(frame)
+            except Exception as exc:  # whatever decoding raises, the frame alone is lost
+                undecodable_frame(stats, frame, exc)
+                return None
         # msgspec hands back the enum member itself for every known channel and event.
         channel = response.channel
         event = response.event
         if self._feed_lag is not None and channel is not None:
             self._measure_lag(response, channel, event, now)
         if channel is _BOOK:
-            resync = self._apply_book(response)
-            if resync is not None:
+            if applied is not None:
+                pass  # its book has it already
+            elif (resync := self._apply_book(response)) is not None:
                 self._request_resync(resync)
         elif channel is _USER and self._apply_private is not None:
             self._apply_private(response)

@@ -170,7 +170,21 @@ def _work(
             apply_book(response)
         count(response)
 
-    return decode_and_book, keeper
+    if config.mode != "onepass":
+        return decode_and_book, keeper
+    # The pure-Python book has no one-pass read: the row is then the full path again.
+    apply_frame = getattr(keeper, "apply_frame", None)
+    if apply_frame is None:
+        return decode_and_book, keeper
+
+    def one_pass(frame: bytes) -> None:
+        response = apply_frame(frame)
+        if response is None:
+            decode_and_book(frame)
+        else:
+            count(response)
+
+    return one_pass, keeper
 
 
 async def run_bare_websockets(config: RunConfig) -> dict[str, Any]:

@@ -12,8 +12,10 @@ STREAM_MODES: Final = ("inline", "task", "queue", "recv")
 """A full ``Stream`` (decode, book, dispatch to a counting sync handler) in each dispatch mode;
 ``recv`` is inline mode reading with ``await connection.recv()`` per frame instead of taking
 frames from the transport's callback."""
-BARE_MODES: Final = ("receive", "decode", "book")
-"""Plain loops without a Stream: the transport alone (the ceiling), plus decoding, plus the book."""
+BARE_MODES: Final = ("receive", "decode", "book", "onepass")
+"""Plain loops without a Stream: the transport alone (the ceiling), plus decoding, plus the book;
+``onepass`` offers each frame to the compiled book's ``apply_frame`` first (a Stream's path),
+decoding and applying only what it declines."""
 MODES: Final = BARE_MODES + STREAM_MODES
 ORIGINAL: Final = "original"
 """The transport name of the original ``maicoin.ws`` (pydantic, websockets; inline only): its

@@ -6,12 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import BARE_MODES
-
 MODE_LABELS = {
     "receive": "receive only (ceiling)",
     "decode": "receive + decode",
     "book": "receive + decode + book",
+    "onepass": "receive + one-pass book",
     "inline": "Stream, inline",
     "task": "Stream, task",
     "queue": "Stream, queue",
@@ -113,25 +112,27 @@ def format_stages(results: Sequence[Result]) -> str:
     """CPU µs per message spent in each stage, from the differences between rows.
 
     transport = the receive-only row; decode = decode row - receive row; book = book row -
-    decode row; stream + dispatch = ``recv()`` Stream row - book row (stats, the per-frame
-    path, the dispatcher); push saving = inline row - ``recv()`` row (negative: what taking
-    frames from the transport's callback saves over an ``await`` per frame).
+    decode row; one-pass book = one-pass row - receive row (decode and book together, as a
+    Stream does them); stream + dispatch = ``recv()`` Stream row - one-pass row (stats, the
+    per-frame path, the dispatcher); push saving = inline row - ``recv()`` row (negative:
+    what taking frames from the transport's callback saves over an ``await`` per frame).
     """
     lines = [
-        "| transport | loop | transport | decode | book | stream + dispatch | push saving "
-        "| total (inline) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| transport | loop | transport | decode | book | one-pass book | stream + dispatch "
+        "| push saving | total (inline) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    modes = ("receive", "decode", "book", "onepass", "recv", "inline")
     for transport, loop in _groups(results):
-        rows = [_find(results, transport, loop, mode) for mode in (*BARE_MODES, "recv", "inline")]
+        rows = [_find(results, transport, loop, mode) for mode in modes]
         if any(row is None for row in rows):
             continue
-        cpu = [row.cpu_us_per_message for row in rows if row is not None]
-        stages = [cpu[0], cpu[1] - cpu[0], cpu[2] - cpu[1], cpu[3] - cpu[2], cpu[4] - cpu[3]]
-        cells = " | ".join(
-            f"{value:+.2f}" if i == 4 else f"{value:.2f}" for i, value in enumerate(stages)
+        receive, decode, book, onepass, recv, inline = (
+            row.cpu_us_per_message for row in rows if row is not None
         )
-        lines.append(f"| {transport} | {loop} | {cells} | {cpu[4]:.2f} |")
+        stages = [receive, decode - receive, book - decode, onepass - receive, recv - onepass]
+        cells = " | ".join(f"{value:.2f}" for value in stages)
+        lines.append(f"| {transport} | {loop} | {cells} | {inline - recv:+.2f} | {inline:.2f} |")
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from .config import LOOPS, MODES, ORIGINAL, STREAM_MODES, TRANSPORTS, RunConfig
 from .report import Result
 
 Progress = Callable[[str], None]
-_BOOK_MODES = frozenset({"book", *STREAM_MODES})
+_BOOK_MODES = frozenset({"book", "onepass", *STREAM_MODES})
 
 
 def run_benchmark(

@@ -1,0 +1,405 @@
+"""The compiled book's one-pass read of book updates (``BookKeeper.apply_frame``).
+
+What it takes it must take exactly as the full path would (msgspec's decode, then
+``BookKeeper.apply``): the same book, the same counters and a ``Response`` equal in every
+way a user can look at it. What it does not take it must leave untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import operator
+import pickle
+import random
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twins import compiled
+
+from maicoin.ws._frames import _book_py
+from maicoin.ws._frames.decode import make_decoder
+from maicoin.ws.channel import Channel
+from maicoin.ws.response import Response
+from maicoin.ws.stats import StreamStats
+from maicoin.ws.subscription import Subscription
+
+_book_c = compiled("_frames._book_c")
+pytestmark = pytest.mark.skipif(_book_c is None, reason="compiled module not built")
+
+MARKET = "btcusdt"
+decode = make_decoder()
+
+
+def _keeper(impl: Any, stats: StreamStats | None = None) -> Any:
+    keeper = impl.BookKeeper(StreamStats() if stats is None else stats)
+    keeper.track(Subscription(channel=Channel.BOOK, market=MARKET, depth=5))
+    return keeper
+
+
+def _synced_keeper(li: int = 10, v: int = 1) -> Any:
+    assert _book_c is not None
+    keeper = _keeper(_book_c)
+    snapshot = {
+        "c": "book",
+        "e": "snapshot",
+        "M": MARKET,
+        "T": 1,
+        "a": [["101", "1"], ["102", "2"]],
+        "b": [["99", "1"], ["100", "3"]],
+        "li": li,
+        "v": v,
+    }
+    keeper.apply(decode(json.dumps(snapshot)))
+    return keeper
+
+
+def _update(**fields: Any) -> dict[str, Any]:
+    frame = {
+        "c": "book",
+        "e": "update",
+        "M": MARKET,
+        "a": [["101.5", "4"]],
+        "b": [["100", "0"]],
+        "T": 1_700_000_000_123,
+        "fi": 11,
+        "li": 12,
+        "v": 1,
+    }
+    frame.update(fields)
+    return frame
+
+
+def _state(keeper: Any) -> Any:
+    book = keeper.books[MARKET]
+    return (
+        repr(book),
+        [tuple(level) for level in book.asks()],
+        [tuple(level) for level in book.bids()],
+        keeper.held(MARKET),
+    )
+
+
+def assert_same_response(taken: Response, decoded: Response) -> None:
+    """Everything a user can ask of a Response, both ways round."""
+    assert type(taken) is Response
+    assert taken == decoded and operator.eq(decoded, taken) and not operator.ne(taken, decoded)
+    assert repr(taken) == repr(decoded)
+    assert taken.model_dump() == decoded.model_dump()
+    assert taken.model_dump_json() == decoded.model_dump_json()
+    assert pickle.loads(pickle.dumps(taken)) == decoded
+
+
+def test_an_update_is_applied_and_its_response_equals_the_decoded_one() -> None:
+    fast, full = _synced_keeper(), _synced_keeper()
+    raw = json.dumps(_update()).encode()
+    taken = fast.apply_frame(raw)
+    decoded = decode(raw)
+    assert full.apply(decoded) is None
+    assert taken is not None
+    assert_same_response(taken, decoded)
+    assert _state(fast) == _state(full)
+    assert fast.books[MARKET].last_update_id == 12
+    assert [level.price_text for level in fast.books[MARKET].asks()] == ["101", "101.5", "102"]
+
+
+def test_text_frames_are_read_as_well_as_bytes() -> None:
+    keeper = _synced_keeper()
+    taken = keeper.apply_frame(json.dumps(_update()))
+    assert taken is not None and taken.asks == [["101.5", "4"]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the spacing and key order JSON allows
+        json.dumps(_update(), indent=2),
+        json.dumps({k: _update()[k] for k in ("v", "li", "fi", "T", "a", "b", "M", "e", "c")}),
+        '{ "c" : "book" ,"M":"btcusdt", "e":"update","fi":11,"li":12,"v":1,"T":1,'
+        '"a":[ [ "1" , "2" ] ] , "b" : [ ] }\r\n',
+        json.dumps(_update(a=[], b=[])),
+        json.dumps({k: v for k, v in _update().items() if k != "a"}),
+        json.dumps({k: v for k, v in _update().items() if k not in ("a", "b")}),
+        json.dumps(_update(a=[["1e2", "0.5E-3"], ["100.0", "7"]])),
+    ],
+    ids=["indented", "keys-reversed", "spaces", "empty-sides", "no-asks", "no-sides", "exponents"],
+)
+def test_every_plain_spelling_is_taken_as_the_full_path_would(text: str) -> None:
+    fast, full = _synced_keeper(), _synced_keeper()
+    taken = fast.apply_frame(text.encode())
+    decoded = decode(text)
+    full.apply(decoded)
+    assert taken is not None, text
+    assert_same_response(taken, decoded)
+    assert _state(fast) == _state(full)
+
+
+REFUSED = {
+    "snapshot": json.dumps(_update(e="snapshot")),
+    "other channel": json.dumps(_update(c="trade")),
+    "enum spelt otherwise": json.dumps(_update(c="Book")),
+    "escape in a price": json.dumps(_update(a=[["10\\u0031", "1"]])).replace("\\\\", "\\"),
+    "escape in a key": json.dumps(_update()).replace('"li"', '"l\\u0069"'),
+    "non-ASCII market": json.dumps(_update(M="btc€"), ensure_ascii=False),
+    "float id": json.dumps(_update(li=12.0)),
+    "exponent id": json.dumps(_update()).replace('"li": 12', '"li": 12e0'),
+    "19-digit id": json.dumps(_update(li=10**18)),
+    "leading zero": json.dumps(_update()).replace('"li": 12', '"li": 012'),
+    "string id": json.dumps(_update(li="12")),
+    "timestamp too late": json.dumps(_update(T=253_402_300_800_000)),
+    "duplicate key": json.dumps(_update())[:-1] + ', "v": 1}',
+    "unknown key": json.dumps(_update(x=1)),
+    "missing version": json.dumps({k: v for k, v in _update().items() if k != "v"}),
+    "bids before asks": json.dumps({"b": [["100", "1"]], **_update()}),
+    "three-item level": json.dumps(_update(a=[["1", "2", "3"]])),
+    "number volume": json.dumps(_update(a=[["1", 2]])),
+    "bad decimal": json.dumps(_update(a=[["1", "2"], ["x", "1"]])),
+    "negative volume": json.dumps(_update(a=[["1", "-2"]])),
+    "infinite price": json.dumps(_update(a=[["1e400", "1"]])),
+    "too many levels": json.dumps(_update(a=[[str(i + 1), "1"] for i in range(65)])),
+    "trailing text": json.dumps(_update()) + " x",
+    "two documents": json.dumps(_update()) * 2,
+    "truncated": json.dumps(_update())[:-1],
+    "not an object": json.dumps([_update()]),
+    "stale": json.dumps(_update(fi=5, li=10)),
+    "gap": json.dumps(_update(fi=13, li=14)),
+    "other version": json.dumps(_update(v=2)),
+    "untracked market": json.dumps(_update(M="ethusdt")),
+}
+
+
+@pytest.mark.parametrize("text", REFUSED.values(), ids=REFUSED.keys())
+def test_anything_else_is_left_untouched_for_the_full_path(text: str) -> None:
+    keeper = _synced_keeper()
+    before = _state(keeper)
+    assert keeper.apply_frame(text.encode()) is None
+    assert _state(keeper) == before
+
+
+def test_a_book_that_waits_for_its_snapshot_is_left_to_the_full_path() -> None:
+    assert _book_c is not None
+    keeper = _keeper(_book_c)
+    assert keeper.apply_frame(json.dumps(_update()).encode()) is None
+    assert keeper.held(MARKET) == 0  # holding it is the full path's business
+
+
+def test_other_frame_types_are_left_alone() -> None:
+    keeper = _synced_keeper()
+    for frame in (bytearray(b"{}"), memoryview(b"{}"), 7, None):
+        assert keeper.apply_frame(frame) is None
+
+
+# -- random streams: one keeper by apply_frame-then-full-path, the twin by the full path ----
+
+_texts = st.sampled_from(["1", "1.5", "2.50", "3e0", "0.4", "12.345", "100"])
+_volumes = st.sampled_from(["0", "0.0", "1", "0.5", "2.25", "1e-3", "x", ""])
+_levels = st.lists(st.tuples(_texts, _volumes).map(list), max_size=6)
+_frames = st.lists(
+    st.tuples(
+        st.sampled_from(["update", "update", "update", "snapshot"]),
+        _levels,
+        _levels,
+        st.integers(0, 3),  # fi step from the last li
+        st.integers(0, 2),  # li - fi
+        st.sampled_from([1, 1, 1, 2]),
+        st.randoms(use_true_random=False),
+    ),
+    max_size=30,
+)
+
+
+def _spell(frame: dict[str, Any], rng: random.Random) -> str:
+    """One of the ways a frame may be written: key order, spacing, an extra key."""
+    items = list(frame.items())
+    if rng.random() < 0.3:
+        rng.shuffle(items)
+    if rng.random() < 0.1:
+        items.append(("unexpected", 1))
+    separators = rng.choice([(",", ":"), (", ", ": "), (" ,\n", " : ")])
+    return json.dumps(dict(items), separators=separators)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_frames)
+def test_keepers_agree_whichever_path_takes_a_frame(frames: list[Any]) -> None:
+    assert _book_c is not None
+    stats = StreamStats(), StreamStats()
+    fast, full = _keeper(_book_c, stats[0]), _keeper(_book_py, stats[1])
+    li = 0
+    for event, asks, bids, step, width, version, rng in frames:
+        fi = li + step
+        raw: dict[str, Any] = {"c": "book", "e": event, "M": MARKET, "a": asks, "b": bids}
+        raw.update(T=1_700_000_000_000 + fi, fi=fi, li=fi + width, v=version)
+        li = fi + width
+        text = _spell(raw, rng)
+        frame: bytes | str = text.encode() if rng.random() < 0.5 else text
+        try:
+            decoded: Response | None = decode(frame)
+        except Exception:
+            decoded = None
+        taken = fast.apply_frame(frame)
+        if taken is not None:
+            assert decoded is not None
+            assert_same_response(taken, decoded)
+            assert full.apply(decoded) is None
+        elif decoded is not None:
+            assert fast.apply(decoded) == full.apply(decoded)
+        assert _state(fast) == _state(full)
+        assert stats[0] == stats[1]
+
+
+def test_byte_mutations_never_raise_and_whatever_is_taken_decodes_the_same() -> None:
+    """Random edits of one valid update: apply_frame never raises, and every mutant it takes
+    msgspec decodes to an equal Response, applied to an equal book."""
+    base = json.dumps(_update(a=[["101.5", "4"], ["103", "1.25"]], b=[["98.5", "2"]])).encode()
+    rng = random.Random(16)
+    alphabet = b' ",:[]{}0123456789.-eE\\abcMTfilv\x00\xe2\x82\xac'
+    taken_count = 0
+    for _ in range(5000):
+        mutant = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            where = rng.randrange(len(mutant))
+            choice = rng.random()
+            if choice < 0.4:
+                mutant[where] = rng.choice(alphabet)
+            elif choice < 0.7:
+                del mutant[where]
+            else:
+                mutant.insert(where, rng.choice(alphabet))
+        frame = bytes(mutant)
+        fast, full = _synced_keeper(), _synced_keeper()
+        taken = fast.apply_frame(frame)
+        if taken is None:
+            assert _state(fast) == _state(full)
+            continue
+        taken_count += 1
+        decoded = decode(frame)
+        assert_same_response(taken, decoded)
+        assert full.apply(decoded) is None
+        assert _state(fast) == _state(full)
+    assert taken_count > 100  # spacing and digit edits keep many mutants plain
+
+
+# -- the lazy levels a taken Response carries ------------------------------------------------
+
+
+def _taken(**fields: Any) -> Response:
+    taken = _synced_keeper().apply_frame(json.dumps(_update(**fields)).encode())
+    assert taken is not None
+    return taken
+
+
+def test_levels_are_built_once_and_then_kept_as_a_plain_list() -> None:
+    taken = _taken(a=[["101.5", "4"], ["105", "0"]])
+    first = taken.asks
+    assert type(first) is list and first == [["101.5", "4"], ["105", "0"]]
+    assert taken.asks is first
+    first.append(["1", "1"])  # a handler's own list, as a decoded Response's would be
+    assert taken.asks[-1] == ["1", "1"]
+
+
+def test_levels_can_be_assigned_and_deleted_like_any_field() -> None:
+    taken = _taken()
+    taken.bids = [["1", "2"]]
+    assert taken.bids == [["1", "2"]]
+    del taken.asks
+    with pytest.raises(AttributeError):
+        taken.asks  # noqa: B018
+
+
+def test_copies_behave_as_copies_of_a_decoded_response() -> None:
+    taken = _taken()
+    shallow = taken.model_copy()
+    assert shallow == taken and shallow.asks is taken.asks  # shallow: the same list
+    deep = copy.deepcopy(_taken())
+    assert deep.asks == [["101.5", "4"]] and type(deep.asks) is list
+    assert copy.copy(taken) == taken
+
+
+def test_unread_levels_compare_and_print_as_their_list() -> None:
+    assert _book_c is not None
+    raw = json.dumps(_update(a=[["1", "2"]])).encode()
+    start = raw.index(b"[[")
+    lazy = _book_c.LazyLevels(raw, start, raw.index(b"]]") + 2)
+    assert lazy == [["1", "2"]] and operator.eq([["1", "2"]], lazy) and lazy != [["1", "3"]]
+    assert repr(lazy) == "[['1', '2']]" and len(lazy) == 1 and list(lazy) == [["1", "2"]]
+    assert lazy[0] == ["1", "2"]
+    assert pickle.loads(pickle.dumps(lazy)) == [["1", "2"]]
+    with pytest.raises(TypeError):
+        hash(lazy)
+    with pytest.raises(ValueError, match="span"):
+        _book_c.LazyLevels(raw, 5, len(raw) + 1)
+
+
+def test_the_field_is_still_the_field_of_response() -> None:
+    assert _book_c is not None
+    field = Response.__dict__["asks"]
+    assert isinstance(field, _book_c.LevelsField)
+    assert Response.asks is field
+    with pytest.raises(TypeError):
+        field.__get__(object(), object)
+    decoded = decode(json.dumps(_update()))
+    assert decoded.asks == [["101.5", "4"]]
+
+
+# -- in the frame path ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path_impl", ["_frames._frame_path_c", "_frames._frame_path_py"])
+def test_the_frame_path_applies_each_update_once_and_hands_on_an_equal_response(
+    path_impl: str,
+) -> None:
+    """Both frame-path twins offered apply_frame: no update applied twice (which would be
+    stale and ask for a resync), the book as the full path keeps it, equal responses."""
+    frame_path = compiled(path_impl)
+    if frame_path is None:
+        pytest.skip("compiled module not built")
+    assert _book_c is not None
+    stats = StreamStats()
+    keeper, reference = _keeper(_book_c, stats), _keeper(_book_py)
+    resyncs: list[Any] = []
+    seen: list[Response] = []
+    path = frame_path.FramePath(
+        decode=decode,
+        stats=stats,
+        apply_book=keeper.apply,
+        dispatch=seen.append,
+        request_resync=resyncs.append,
+        on_control=lambda response: None,
+        apply_book_frame=keeper.apply_frame,
+    )
+    frames = [
+        json.dumps(
+            {
+                "c": "book",
+                "e": "snapshot",
+                "M": MARKET,
+                "T": 1,
+                "a": [["101", "1"]],
+                "b": [["99", "1"]],
+                "li": 10,
+                "v": 1,
+            }
+        ),
+        json.dumps(_update(fi=11, li=11)),
+        json.dumps({"c": "trade", "e": "update", "M": MARKET, "T": 2, "t": []}),
+        json.dumps(_update(fi=12, li=13, a=[["101", "0"]], b=[["98", "2"]])),
+        json.dumps(_update(fi=14, li=14, a=[["1.5e2", "1"]])),
+        "{not json",
+        json.dumps(_update(fi=15, li=15, b=[["97", "3"]])),
+    ]
+    for text in frames:
+        assert path.feed(text.encode()) is None
+        try:
+            response = decode(text)
+        except Exception:
+            continue
+        if response.channel is Channel.BOOK:  # the frame path's own choice
+            reference.apply(response)
+    assert resyncs == [] and stats.decode_errors == 1
+    assert _state(keeper) == _state(reference)
+    expected = [decode(text) for text in frames if text != "{not json"]
+    assert seen == expected
+    assert keeper.books[MARKET].last_update_id == 15
