@@ -50,7 +50,7 @@ cdef extern from "Python.h":
     ) except? -1.0
     char* PyBytes_AS_STRING(object o)
     Py_ssize_t PyBytes_GET_SIZE(object o)
-    object PyUnicode_FromStringAndSize(const char* s, Py_ssize_t n)
+    object PyUnicode_New(Py_ssize_t size, unsigned int maxchar)
     object PyLong_FromLongLong(long long value)
     bint PyObject_TypeCheck(object o, PyTypeObject* t)
     void* PyMem_Realloc(void* p, size_t n)
@@ -812,6 +812,24 @@ cdef inline Py_ssize_t plain_int_end(
     return i
 
 
+cdef inline Py_ssize_t string_then(
+    const char* s, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* start, Py_ssize_t* end, char follower
+) noexcept nogil:
+    """s[i] opens a plain string that follower follows: keep the string's span and return the
+    index past the follower and its spaces, or -1 when the text is anything else."""
+    if i >= n or s[i] != c'"':
+        return -1
+    start[0] = i + 1
+    i = plain_string_end(s, i, n)
+    if i < 0:
+        return -1
+    end[0] = i
+    i = skip_space(s, i + 1, n)
+    if i >= n or s[i] != follower:
+        return -1
+    return skip_space(s, i + 1, n)
+
+
 cdef inline Py_ssize_t levels_end(
     const char* s, Py_ssize_t i, Py_ssize_t n, BookFrame* frame
 ) noexcept nogil:
@@ -825,30 +843,13 @@ cdef inline Py_ssize_t levels_end(
         if i >= n or s[i] != c'[' or frame.level_count == _MAX_FRAME_LEVELS:
             return -1
         level = &frame.levels[frame.level_count]
-        i = skip_space(s, i + 1, n)
-        if i >= n or s[i] != c'"':
-            return -1
-        level.price_start = i + 1
-        i = plain_string_end(s, i, n)
+        i = string_then(s, skip_space(s, i + 1, n), n, &level.price_start, &level.price_end, c',')
         if i < 0:
             return -1
-        level.price_end = i
-        i = skip_space(s, i + 1, n)
-        if i >= n or s[i] != c',':
-            return -1
-        i = skip_space(s, i + 1, n)
-        if i >= n or s[i] != c'"':
-            return -1
-        level.volume_start = i + 1
-        i = plain_string_end(s, i, n)
+        i = string_then(s, i, n, &level.volume_start, &level.volume_end, c']')
         if i < 0:
-            return -1
-        level.volume_end = i
-        i = skip_space(s, i + 1, n)
-        if i >= n or s[i] != c']':
             return -1
         frame.level_count += 1
-        i = skip_space(s, i + 1, n)
         if i < n and s[i] == c',':
             i = skip_space(s, i + 1, n)
         elif i < n and s[i] == c']':
@@ -971,6 +972,13 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
     return MIN_UNIX_MS_C <= frame.created_at <= MAX_UNIX_MS_C
 
 
+cdef inline object ascii_text(const char* chars, Py_ssize_t length):
+    """A str of ASCII characters the scanner checked: copied, with no decoding."""
+    text = PyUnicode_New(length, 127)
+    memcpy(PyUnicode_DATA(<PyObject*>text), chars, length)
+    return text
+
+
 cdef bint frame_chars(object frame, const char** chars, Py_ssize_t* size) noexcept:
     """The characters of a frame as bytes, or as ASCII str (one byte per character)."""
     if type(frame) is bytes:
@@ -1002,14 +1010,23 @@ cdef class LazyLevels:
     cdef Py_ssize_t _end
     cdef list _levels
 
-    def __cinit__(self, object frame, Py_ssize_t start, Py_ssize_t end):
+    def __init__(self, object frame, Py_ssize_t start, Py_ssize_t end):
         cdef const char* chars
         cdef Py_ssize_t size
-        if not frame_chars(frame, &chars, &size) or not 0 <= start <= end <= size:
+        cdef BookFrame scanned
+        scanned.level_count = 0
+        # Only what the scanner takes: a span of plain [price, volume] string pairs.
+        if (
+            not frame_chars(frame, &chars, &size)
+            or not 0 <= start < end <= size
+            or chars[start] != c'['
+            or levels_end(chars, start, size, &scanned) != end
+        ):
             raise ValueError("LazyLevels needs the span of a frame's levels")
         self._frame = frame
         self._start = start
         self._end = end
+        self._levels = None
 
     cdef list levels(self):
         """The levels as a list of [price, volume] lists of str (built once)."""
@@ -1035,9 +1052,9 @@ cdef class LazyLevels:
                 while s[i] != c'"':
                     i += 1
                 if pair is None:
-                    pair = [PyUnicode_FromStringAndSize(s + open_at, i - open_at)]
+                    pair = [ascii_text(s + open_at, i - open_at)]
                 else:
-                    pair.append(PyUnicode_FromStringAndSize(s + open_at, i - open_at))
+                    pair.append(ascii_text(s + open_at, i - open_at))
                     result.append(pair)
                     pair = None
             i += 1
@@ -1067,6 +1084,19 @@ cdef class LazyLevels:
 
     def __reduce__(self):
         return (list, (self.levels(),))
+
+
+cdef object side_levels(object frame, Py_ssize_t start, Py_ssize_t end, Py_ssize_t count):
+    """A scanned side for its slot: a new empty list when it has no level, else LazyLevels
+    over its span (made without __init__'s checks: the scanner's spans are sound)."""
+    cdef LazyLevels lazy
+    if count == 0:
+        return []
+    lazy = LazyLevels.__new__(LazyLevels)
+    lazy._frame = frame
+    lazy._start = start
+    lazy._end = end
+    return lazy
 
 
 cdef inline object settle_levels(object value):
@@ -1178,10 +1208,10 @@ cdef int apply_frame_level(Side* side, const char* s, FrameLevel* level) except 
     """side_upsert of a scanned level; its text is made into str only when it is kept."""
     if level.volume == 0.0:
         return side_upsert(side, level.price * side.sign, 0.0, NULL, NULL)
-    price_text = PyUnicode_FromStringAndSize(
+    price_text = ascii_text(
         s + level.price_start, level.price_end - level.price_start
     )
-    volume_text = PyUnicode_FromStringAndSize(
+    volume_text = ascii_text(
         s + level.volume_start, level.volume_end - level.volume_start
     )
     return side_upsert(
@@ -1312,6 +1342,7 @@ cdef class BookKeeper:
         cdef OrderBook ours
         cdef FrameLevel* level
         cdef Py_ssize_t i
+        cdef Py_ssize_t bid_count
         if not _SLOTS_KNOWN or not frame_chars(frame, &s, &n):
             return None
         if not scan_book_update(s, n, &parsed):
@@ -1351,9 +1382,12 @@ cdef class BookKeeper:
         response = _copy_update()
         set_slot(response, _MARKET, market)
         if parsed.asks_start >= 0:
-            set_slot(response, _ASKS, LazyLevels(frame, parsed.asks_start, parsed.asks_end))
+            asks = side_levels(frame, parsed.asks_start, parsed.asks_end, parsed.ask_count)
+            set_slot(response, _ASKS, asks)
         if parsed.bids_start >= 0:
-            set_slot(response, _BIDS, LazyLevels(frame, parsed.bids_start, parsed.bids_end))
+            bid_count = parsed.level_count - parsed.ask_count
+            bids = side_levels(frame, parsed.bids_start, parsed.bids_end, bid_count)
+            set_slot(response, _BIDS, bids)
         set_slot(response, _CREATED_AT, PyLong_FromLongLong(parsed.created_at))
         set_slot(response, _FIRST_UPDATE_ID, PyLong_FromLongLong(parsed.first_update_id))
         set_slot(response, _LAST_UPDATE_ID, PyLong_FromLongLong(parsed.last_update_id))
@@ -1369,7 +1403,7 @@ cdef class BookKeeper:
             and memcmp(PyUnicode_DATA(<PyObject*>last), name, length) == 0
         ):
             return last
-        last = PyUnicode_FromStringAndSize(name, length)
+        last = ascii_text(name, length)
         self._last_market = last
         return last
 

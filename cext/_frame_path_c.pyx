@@ -34,6 +34,7 @@ cdef object BOOK = Channel.BOOK
 cdef object USER = Channel.USER
 cdef object ERROR = Event.ERROR
 cdef object PONG = Event.PONG
+cdef object UPDATE = Event.UPDATE
 cdef object RESPONSE = Response
 cdef frozenset LAG_EXCLUDED = _rules.LAG_EXCLUDED_EVENTS
 # The bucket layout of maicoin.ws.feed_lag, read from it (lag_bucket below is its C form).
@@ -115,15 +116,17 @@ cdef class FramePath:
             applied = self._apply_book_frame(frame)
         if applied is not None:
             response = applied
+            channel = BOOK  # what apply_frame takes, without two attribute reads
+            event = UPDATE
         else:
             try:
                 response = self._decode(frame)
             except Exception as exc:  # whatever decoding raises, the frame alone is lost
                 undecodable_frame(stats, frame, exc)
                 return None
-        # msgspec hands back the enum member itself for every known channel and event.
-        channel = response.channel
-        event = response.event
+            # msgspec hands back the enum member itself for every known channel and event.
+            channel = response.channel
+            event = response.event
         if self._measure and channel is not None:
             self._measure_lag(response, channel, event, now)
         if channel is BOOK:
