@@ -4,12 +4,13 @@ Twin of ``maicoin.ws._frames._book_py`` with the same behaviour (the tests drive
 import it through ``maicoin.ws._frames.book``. Each side is an array of slots sorted by an ascending
 key with the best level last, so updates near the top move few slots: bids are keyed by
 price, asks by the negated price. A slot keeps the parsed price and volume, the exact
-strings as sent and, once read, the cached ``Level`` tuple. ``BookKeeper`` feeds the books
+strings as sent (or, for a level applied from a frame's bytes, their spans of that frame)
+and, once read, the cached ``Level`` tuple. ``BookKeeper`` feeds the books
 with book frames, reading the decoded ``Response``'s fields straight from its slots.
 """
 
 from libc.math cimport isfinite
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memmove
 
 cimport cython
@@ -31,6 +32,7 @@ cdef extern from "Python.h":
     void incref "Py_INCREF"(PyObject* o)
     void decref "Py_DECREF"(PyObject* o)
     void xdecref "Py_XDECREF"(PyObject* o)
+    void xincref "Py_XINCREF"(PyObject* o)
     bint PyUnicode_CheckExact(PyObject* o)
     bint PyUnicode_IS_ASCII(PyObject* o)
     void* PyUnicode_DATA(PyObject* o)
@@ -122,8 +124,15 @@ cdef double[23] _POW10 = [
 cdef struct Slot:
     double key
     double volume
+    # The texts as sent: two str, or (both NULL) spans of source, a frame's bytes or ASCII
+    # str, so that a level applied from a frame makes no str until its Level is read.
     PyObject* price_text
     PyObject* volume_text
+    PyObject* source
+    uint32_t price_at
+    uint32_t price_length
+    uint32_t volume_at
+    uint32_t volume_length
     PyObject* level  # cached Level, NULL until read
 
 
@@ -276,9 +285,18 @@ cdef int side_reserve(Side* side, Py_ssize_t needed) except -1:
     return 0
 
 
+cdef inline void hold_slot(Slot* slot) noexcept:
+    """Take the references a slot copied from an entry needs (its level is not one)."""
+    xincref(slot.price_text)
+    xincref(slot.volume_text)
+    xincref(slot.source)
+    slot.level = NULL
+
+
 cdef inline void release_slot(Slot* slot) noexcept:
-    decref(slot.price_text)
-    decref(slot.volume_text)
+    xdecref(slot.price_text)
+    xdecref(slot.volume_text)
+    xdecref(slot.source)
     xdecref(slot.level)
 
 
@@ -301,29 +319,30 @@ cdef void side_free(Side* side) noexcept:
 cdef inline Py_ssize_t side_find(const Side* side, double key) noexcept:
     """Index of the first slot whose key is >= key (lower bound)."""
     cdef Py_ssize_t low = 0
-    cdef Py_ssize_t high = side.size
-    cdef Py_ssize_t middle
+    cdef Py_ssize_t count = side.size
+    cdef Py_ssize_t half
     # Most deltas touch the top of the book, which is the end of the array.
-    if high and key > side.slots[high - 1].key:
-        return high
-    while low < high:
-        middle = (low + high) >> 1
-        if side.slots[middle].key < key:
-            low = middle + 1
-        else:
-            high = middle
-    return low
+    if count and key > side.slots[count - 1].key:
+        return count
+    # Branch-free halving (a conditional move per step): the comparisons of a search are
+    # unpredictable, and a mispredicted branch per step cost more than the search itself.
+    if count == 0:
+        return 0
+    while count > 1:
+        half = count >> 1
+        low = low + half if side.slots[low + half].key < key else low
+        count -= half
+    return low + (side.slots[low].key < key)
 
 
-cdef int side_upsert(
-    Side* side, double key, double volume, PyObject* price_text, PyObject* volume_text
-) except -1:
-    """Set, replace or (volume 0) remove the level at key."""
-    cdef Py_ssize_t i = side_find(side, key)
-    cdef bint found = i < side.size and side.slots[i].key == key
+cdef int side_upsert(Side* side, const Slot* entry) except -1:
+    """Set, replace or (volume 0) remove the level at entry's key; the slot takes its own
+    references to entry's texts (borrowed from the caller)."""
+    cdef Py_ssize_t i = side_find(side, entry.key)
+    cdef bint found = i < side.size and side.slots[i].key == entry.key
     cdef Slot* slot
     cdef Slot old
-    if volume == 0.0:
+    if entry.volume == 0.0:
         if found:
             slot = &side.slots[i]
             old = slot[0]
@@ -331,31 +350,19 @@ cdef int side_upsert(
             side.size -= 1
             release_slot(&old)
         return 0
-    incref(price_text)
-    incref(volume_text)
     if found:
         slot = &side.slots[i]
         old = slot[0]
-        slot.volume = volume
-        slot.price_text = price_text
-        slot.volume_text = volume_text
-        slot.level = NULL
+        slot[0] = entry[0]
+        hold_slot(slot)
         release_slot(&old)
         return 0
     if side.size == side.capacity:
-        try:
-            side_reserve(side, side.size + 1)
-        except MemoryError:
-            decref(price_text)
-            decref(volume_text)
-            raise
+        side_reserve(side, side.size + 1)
     slot = &side.slots[i]
     memmove(slot + 1, slot, (side.size - i) * sizeof(Slot))
-    slot.key = key
-    slot.volume = volume
-    slot.price_text = price_text
-    slot.volume_text = volume_text
-    slot.level = NULL
+    slot[0] = entry[0]
+    hold_slot(slot)
     side.size += 1
     return 0
 
@@ -363,11 +370,19 @@ cdef int side_upsert(
 cdef object side_level(Side* side, Py_ssize_t i):
     """The Level of slot i, built once and cached until the slot changes."""
     cdef Slot* slot = &side.slots[i]
+    cdef Slot built
     if slot.level != NULL:
         return <object>slot.level
-    price_text = <object>slot.price_text
-    volume_text = <object>slot.volume_text
-    items = (slot.key * side.sign, slot.volume, price_text, volume_text)
+    built = slot[0]
+    # Held for the identity check below: nothing built here can take their addresses.
+    source = None if built.source == NULL else <object>built.source
+    if built.source == NULL:
+        price_text = <object>built.price_text
+        volume_text = <object>built.volume_text
+    else:
+        price_text = span_text(source, built.price_at, built.price_length)
+        volume_text = span_text(source, built.volume_at, built.volume_length)
+    items = (built.key * side.sign, built.volume, price_text, volume_text)
     level = new_tuple_subtype(_level_type, (items,))
     # Allocating may run the garbage collector and so any finalizer, which could even change
     # this book: cache only if the slot is still the one the Level was built from.
@@ -375,8 +390,11 @@ cdef object side_level(Side* side, Py_ssize_t i):
         slot = &side.slots[i]
         if (
             slot.level == NULL
-            and slot.price_text == <PyObject*>price_text
-            and slot.volume_text == <PyObject*>volume_text
+            and slot.price_text == built.price_text
+            and slot.volume_text == built.volume_text
+            and slot.source == built.source
+            and slot.price_at == built.price_at
+            and slot.volume_at == built.volume_at
         ):
             incref(<PyObject*>level)
             slot.level = <PyObject*>level
@@ -553,17 +571,18 @@ cdef class OrderBook:
             return 0
         self._check_levels(levels, side_name)
         cdef PyObject* sequence = <PyObject*>levels
-        cdef PyObject* price_text
-        cdef PyObject* volume_text
         cdef double price
-        cdef double volume
+        cdef Slot entry
         cdef Py_ssize_t i = 0
+        entry.source = NULL
         # Size re-read every step: nothing here runs Python code, but stay safe if it did.
         while i < Py_SIZE(sequence):
             self._read_level(
-                item_at(sequence, i), side_name, &price, &volume, &price_text, &volume_text
+                item_at(sequence, i), side_name, &price, &entry.volume, &entry.price_text,
+                &entry.volume_text,
             )
-            side_upsert(side, price * side.sign, volume, price_text, volume_text)
+            entry.key = price * side.sign
+            side_upsert(side, &entry)
             i += 1
         return 0
 
@@ -598,6 +617,7 @@ cdef class OrderBook:
             slot.price_text = price_text
             incref(volume_text)
             slot.volume_text = volume_text
+            slot.source = NULL
             slot.level = NULL
             if side.size:
                 if not (slot.key < side.slots[side.size - 1].key):
@@ -723,6 +743,7 @@ cdef str _describe(object level):
 
 cdef enum:
     _MAX_FRAME_LEVELS = 64  # more levels in one update go through the full decode
+    _MAX_SPAN_FRAME = 0xFFFFFFFF  # the longest frame whose spans a Slot can keep
     _KEY_C = 1
     _KEY_E = 2
     _KEY_M = 4
@@ -979,6 +1000,14 @@ cdef inline object ascii_text(const char* chars, Py_ssize_t length):
     return text
 
 
+cdef object span_text(object frame, uint32_t at, uint32_t length):
+    """The str of a span of a frame frame_chars reads (checked by the scanner: ASCII)."""
+    cdef const char* chars = NULL
+    cdef Py_ssize_t size = 0
+    frame_chars(frame, &chars, &size)
+    return ascii_text(chars + at, length)
+
+
 cdef bint frame_chars(object frame, const char** chars, Py_ssize_t* size) noexcept:
     """The characters of a frame as bytes, or as ASCII str (one byte per character)."""
     if type(frame) is bytes:
@@ -1204,20 +1233,19 @@ cdef inline object read_field(object response, bint direct, Py_ssize_t offset, s
     return getattr(response, name)
 
 
-cdef int apply_frame_level(Side* side, const char* s, FrameLevel* level) except -1:
-    """side_upsert of a scanned level; its text is made into str only when it is kept."""
-    if level.volume == 0.0:
-        return side_upsert(side, level.price * side.sign, 0.0, NULL, NULL)
-    price_text = ascii_text(
-        s + level.price_start, level.price_end - level.price_start
-    )
-    volume_text = ascii_text(
-        s + level.volume_start, level.volume_end - level.volume_start
-    )
-    return side_upsert(
-        side, level.price * side.sign, level.volume, <PyObject*>price_text,
-        <PyObject*>volume_text,
-    )
+cdef inline int apply_frame_level(Side* side, object frame, FrameLevel* level) except -1:
+    """side_upsert of a scanned level, its texts kept as their spans of the frame."""
+    cdef Slot entry
+    entry.key = level.price * side.sign
+    entry.volume = level.volume
+    entry.price_text = NULL
+    entry.volume_text = NULL
+    entry.source = <PyObject*>frame
+    entry.price_at = <uint32_t>level.price_start
+    entry.price_length = <uint32_t>(level.price_end - level.price_start)
+    entry.volume_at = <uint32_t>level.volume_start
+    entry.volume_length = <uint32_t>(level.volume_end - level.volume_start)
+    return side_upsert(side, &entry)
 
 
 @cython.final
@@ -1343,7 +1371,8 @@ cdef class BookKeeper:
         cdef FrameLevel* level
         cdef Py_ssize_t i
         cdef Py_ssize_t bid_count
-        if not _SLOTS_KNOWN or not frame_chars(frame, &s, &n):
+        # Spans are kept as 32-bit offsets: a longer frame (never a real one) goes the full way.
+        if not _SLOTS_KNOWN or not frame_chars(frame, &s, &n) or n > _MAX_SPAN_FRAME:
             return None
         if not scan_book_update(s, n, &parsed):
             return None
@@ -1377,7 +1406,7 @@ cdef class BookKeeper:
                 return None
         for i in range(parsed.level_count):
             level = &parsed.levels[i]
-            apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, s, level)
+            apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, frame, level)
         ours._last_update_id = parsed.last_update_id
         response = _copy_update()
         set_slot(response, _MARKET, market)

@@ -8,10 +8,12 @@ way a user can look at it. What it does not take it must leave untouched.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import operator
 import pickle
 import random
+import sys
 from typing import Any
 
 import pytest
@@ -342,6 +344,52 @@ def test_the_field_is_still_the_field_of_response() -> None:
         field.__get__(object(), object)
     decoded = decode(json.dumps(_update()))
     assert decoded.asks == [["101.5", "4"]]
+
+
+# -- the texts a book keeps from a frame ------------------------------------------------------
+
+
+def test_kept_levels_hold_the_frame_and_read_its_texts_after_it_is_dropped() -> None:
+    """A level applied from a frame keeps its texts as spans of that frame: the book holds
+    the frame (one reference per kept level) and builds the Level's str when it is read."""
+    keeper = _synced_keeper()
+    raw = json.dumps(_update(a=[["101.5", "4"], ["103", "1.25"]], b=[["100", "0"]])).encode()
+    alone = sys.getrefcount(raw)
+    taken = keeper.apply_frame(raw)
+    assert taken is not None
+    del taken  # its unread levels held the frame too
+    assert sys.getrefcount(raw) == alone + 2  # two levels kept, one removed
+    del raw
+    gc.collect()
+    book = keeper.books[MARKET]
+    assert [tuple(level) for level in book.asks()] == [
+        (101.0, 1.0, "101", "1"),
+        (101.5, 4.0, "101.5", "4"),
+        (102.0, 2.0, "102", "2"),
+        (103.0, 1.25, "103", "1.25"),
+    ]
+    assert book.asks()[1] is book.asks()[1]  # the Level is built once, then cached
+    assert [level.price_text for level in book.bids()] == ["99"]
+
+
+def test_a_frame_is_released_when_its_levels_leave_the_book() -> None:
+    keeper = _synced_keeper()
+    raw = json.dumps(_update(a=[["101.5", "4"]], b=[["98", "2"]])).encode()
+    alone = sys.getrefcount(raw)
+    assert keeper.apply_frame(raw) is not None
+    assert sys.getrefcount(raw) == alone + 2
+    # One level replaced by a later frame, the other removed by it: nothing holds raw.
+    later = _update(fi=13, li=13, a=[["101.5", "5"]], b=[["98", "0"]])
+    assert keeper.apply_frame(json.dumps(later).encode()) is not None
+    assert sys.getrefcount(raw) == alone
+    assert keeper.apply_frame(json.dumps(_update(fi=14, li=14, b=[["97", "1"]]))) is not None
+    kept = json.dumps(_update(fi=15, li=15, a=[], b=[["96", "1"]])).encode()
+    alone = sys.getrefcount(kept)
+    assert keeper.apply_frame(kept) is not None
+    assert sys.getrefcount(kept) == alone + 1
+    keeper.invalidate_all()  # a new connection clears the book
+    keeper.apply(decode(json.dumps({**_update(), "e": "snapshot", "a": [], "b": [["1", "1"]]})))
+    assert sys.getrefcount(kept) == alone
 
 
 # -- in the frame path ---------------------------------------------------------------------
