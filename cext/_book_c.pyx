@@ -1066,9 +1066,10 @@ cdef class LazyLevels:
     cdef list _build(self):
         # The span was checked by the scanner: pairs of plain strings, no escapes, so each
         # string is the text between two quotes.
-        cdef const char* s
-        cdef Py_ssize_t n
-        frame_chars(self._frame, &s, &n)
+        cdef const char* s = NULL
+        cdef Py_ssize_t n = 0
+        if not frame_chars(self._frame, &s, &n):  # __init__ took only what it can read
+            raise TypeError(f"LazyLevels cannot read a frame of type {type(self._frame).__name__}")
         cdef Py_ssize_t i = self._start
         cdef Py_ssize_t end = self._end
         cdef Py_ssize_t open_at

@@ -4,20 +4,24 @@ Same behaviour; here ``FramePath.feed`` is a C function, every module-level look
 per-frame path is cached once in a C variable, and the wall clock is read with CPython's C
 clock instead of a call to ``time.time``. Its fields are declared in ``_frame_path_c.pxd`` so
 the compiled receive loop calls ``feed`` directly. The feed lag is counted in C: ``T`` read
-straight from its slot (no ``datetime``), the bucket found with integer operations.
+straight from its slot (no ``datetime``), the bucket found with integer operations. A plain
+``StreamStats`` has its per-frame counters bumped in their slots, not through attributes.
 """
 
 import types
 
 cimport cython
 from cpython.dict cimport PyDict_GetItem
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.long cimport PyLong_AsSsize_t, PyLong_CheckExact
+from cpython.float cimport PyFloat_FromDouble
 from cpython.object cimport PyObject
 from cpython.time cimport time as wall_time
 
 import maicoin.ws.feed_lag as _feed_lag
 from maicoin.ws.channel import Channel
 from maicoin.ws.response import Event, Response
+from maicoin.ws.stats import StreamStats
 from maicoin.ws._frames import rules as _rules
 from maicoin.ws._frames.rules import undecodable_frame
 
@@ -53,6 +57,33 @@ cdef Py_ssize_t slot_offset(object slot) except -1:
 
 
 cdef Py_ssize_t WIRE_TIME_OFFSET = slot_offset(_feed_lag.WIRE_TIME)
+cdef Py_ssize_t MESSAGES_OFFSET = slot_offset(StreamStats.messages)
+cdef Py_ssize_t BYTES_OFFSET = slot_offset(StreamStats.bytes)
+cdef Py_ssize_t RECEIVED_OFFSET = slot_offset(StreamStats.last_receive_time)
+
+
+cdef inline PyObject** slot_at(object instance, Py_ssize_t offset) noexcept:
+    return <PyObject**>((<char*><PyObject*>instance) + offset)
+
+
+cdef inline int store(object instance, Py_ssize_t offset, object value) except -1:
+    """Set a slot of a plain StreamStats (which always holds a value: a dataclass field)."""
+    cdef PyObject** where = slot_at(instance, offset)
+    cdef PyObject* old = where[0]
+    Py_INCREF(value)
+    where[0] = <PyObject*>value
+    Py_XDECREF(old)
+    return 0
+
+
+cdef inline int bump(object instance, Py_ssize_t offset, Py_ssize_t by) except -1:
+    """``instance.<slot> += by`` for a plain StreamStats' counter."""
+    cdef PyObject* value = slot_at(instance, offset)[0]
+    if value is NULL:  # deleted by hand: the attribute's own AttributeError
+        raise AttributeError(f"{type(instance).__name__!r} object has no counter at {offset}")
+    counted = <object>value
+    counted += by
+    return store(instance, offset, counted)
 
 
 cdef inline Py_ssize_t magnitude(unsigned long long value) noexcept:
@@ -88,6 +119,7 @@ cdef class FramePath:
         self._on_control = on_control
         self._apply_private = apply_private
         self._apply_book_frame = apply_book_frame
+        self._direct_stats = type(stats) is StreamStats
         self._feed_lag = feed_lag
         self._measure = feed_lag is not None
         if self._measure:
@@ -109,9 +141,14 @@ cdef class FramePath:
         cdef object event
         cdef object applied = None
         cdef double now = wall_time()
-        stats.messages += 1
-        stats.bytes += len(frame)
-        stats.last_receive_time = now
+        if self._direct_stats:
+            bump(stats, MESSAGES_OFFSET, 1)
+            bump(stats, BYTES_OFFSET, len(frame))
+            store(stats, RECEIVED_OFFSET, PyFloat_FromDouble(now))
+        else:
+            stats.messages += 1
+            stats.bytes += len(frame)
+            stats.last_receive_time = now
         if self._apply_book_frame is not None:
             applied = self._apply_book_frame(frame)
         if applied is not None:

@@ -115,6 +115,40 @@ def test_feed_counts_decodes_and_dispatches(impl: ModuleType) -> None:
     assert parts.booked == [] and parts.errors == []
 
 
+class WatchedStats(StreamStats):
+    """A StreamStats subclass that sees every counter it is given (the attribute path)."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        super().__init__()
+        self.seen.clear()  # the fields' defaults, set by the dataclass __init__
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name != "seen":
+            self.seen.append(name)
+        super().__setattr__(name, value)
+
+
+def test_feed_counts_into_a_stats_subclass_through_its_attributes(impl: ModuleType) -> None:
+    # A plain StreamStats may be bumped in its slots (the compiled twin does); a subclass
+    # keeps whatever its attributes do.
+    plain, watched = Parts(), Parts(stats=WatchedStats())
+    for parts in (plain, watched):
+        path = parts.path(impl)
+        for frame in (TICKER, trade(1), TICKER):
+            path.feed(frame)
+    stats = watched.stats
+    assert isinstance(stats, WatchedStats)
+    assert stats.seen == ["messages", "bytes", "last_receive_time"] * 3
+    for parts in (plain, watched):
+        assert parts.stats.messages == 3
+        assert parts.stats.bytes == 2 * len(TICKER) + len(trade(1))
+        assert isinstance(parts.stats.last_receive_time, float)
+    assert plain.stats.decode_errors == watched.stats.decode_errors == 0
+
+
 def test_book_frames_reach_the_book_and_resyncs_are_requested(impl: ModuleType) -> None:
     parts = Parts(resync_for_book="resync btcusdt")
     path = parts.path(impl)

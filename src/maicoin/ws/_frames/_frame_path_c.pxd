@@ -9,6 +9,8 @@ cdef class FramePath:
     cdef object _on_control
     cdef object _apply_private
     cdef object _apply_book_frame
+    # A plain StreamStats: its three per-frame counters are bumped in their slots.
+    cdef bint _direct_stats
     # Feed lag (``maicoin.ws.feed_lag``): its counts are viewed once, never resized.
     cdef bint _measure
     cdef object _feed_lag
