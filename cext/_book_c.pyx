@@ -91,6 +91,34 @@ cdef extern from *:
     PyObject* slot "book_slot"(PyObject* instance, Py_ssize_t offset)
 
 
+cdef extern from *:
+    """
+    static PyCFunction book_copy_function = NULL;
+    static PyObject* book_copy_self = NULL;
+
+    /* Keep a bound METH_NOARGS builtin's C function and self for book_copy; 0 (and nothing
+       kept) for any other callable. */
+    static int book_use_copy(PyObject* method) {
+        int kinds = METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | METH_METHOD;
+        if (!PyCFunction_Check(method) || (PyCFunction_GET_FLAGS(method) & kinds) != METH_NOARGS) {
+            return 0;
+        }
+        book_copy_self = PyCFunction_GET_SELF(method);
+        if (book_copy_self == NULL) return 0;
+        Py_INCREF(book_copy_self);
+        book_copy_function = PyCFunction_GET_FUNCTION(method);
+        return 1;
+    }
+
+    /* The kept function called as CPython calls a METH_NOARGS method: (self, NULL). */
+    static PyObject* book_copy(void) {
+        return book_copy_function(book_copy_self, NULL);
+    }
+    """
+    bint use_direct_copy "book_use_copy"(object method)
+    object direct_copy "book_copy"()
+
+
 # Cached so that returning a result is no module dict lookup.
 cdef object R_APPLIED = APPLIED
 cdef object R_STALE = STALE
@@ -787,25 +815,33 @@ cdef struct BookFrame:
     FrameLevel[_MAX_FRAME_LEVELS] levels
 
 
-cdef inline Py_ssize_t skip_space(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    while i < n and (s[i] == c' ' or s[i] == c'\n' or s[i] == c'\r' or s[i] == c'\t'):
+# The scanner reads only what frame_chars gives: an exact bytes or ASCII str, whose
+# characters CPython always ends with a NUL. NUL is neither space nor a plain string's
+# character, so s[n] stops every loop below without a bounds check of its own.
+#
+# Characters a plain string holds as they are: printable ASCII but the quote and backslash.
+cdef unsigned char[256] _PLAIN
+cdef int _char
+for _char in range(256):
+    _PLAIN[_char] = 0x20 <= _char < 0x80 and _char != 0x22 and _char != 0x5C
+
+
+cdef inline Py_ssize_t skip_space(const char* s, Py_ssize_t i) noexcept nogil:
+    # MAX sends compact JSON: the first compare settles the usual case.
+    while <unsigned char>s[i] <= c' ' and (
+        s[i] == c' ' or s[i] == c'\n' or s[i] == c'\r' or s[i] == c'\t'
+    ):
         i += 1
     return i
 
 
-cdef inline Py_ssize_t plain_string_end(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+cdef inline Py_ssize_t plain_string_end(const char* s, Py_ssize_t i) noexcept nogil:
     """s[i] opens a string: the index of its closing quote, or -1 unless every character
     is printable ASCII without escapes (whose text is then its bytes as they are)."""
-    cdef unsigned char c
     i += 1
-    while i < n:
-        c = <unsigned char>s[i]
-        if c == c'"':
-            return i
-        if c == c'\\' or c < 0x20 or c >= 0x80:
-            return -1
+    while _PLAIN[<unsigned char>s[i]]:
         i += 1
-    return -1
+    return i if s[i] == c'"' else -1
 
 
 cdef inline Py_ssize_t plain_int_end(
@@ -841,14 +877,14 @@ cdef inline Py_ssize_t string_then(
     if i >= n or s[i] != c'"':
         return -1
     start[0] = i + 1
-    i = plain_string_end(s, i, n)
+    i = plain_string_end(s, i)
     if i < 0:
         return -1
     end[0] = i
-    i = skip_space(s, i + 1, n)
+    i = skip_space(s, i + 1)
     if i >= n or s[i] != follower:
         return -1
-    return skip_space(s, i + 1, n)
+    return skip_space(s, i + 1)
 
 
 cdef inline Py_ssize_t levels_end(
@@ -857,14 +893,14 @@ cdef inline Py_ssize_t levels_end(
     """s[i] opens a side's array of [price, volume] string pairs: keep each pair's spans
     and return the index past the array, or -1 when it is anything else."""
     cdef FrameLevel* level
-    i = skip_space(s, i + 1, n)
+    i = skip_space(s, i + 1)
     if i < n and s[i] == c']':
         return i + 1
     while True:
         if i >= n or s[i] != c'[' or frame.level_count == _MAX_FRAME_LEVELS:
             return -1
         level = &frame.levels[frame.level_count]
-        i = string_then(s, skip_space(s, i + 1, n), n, &level.price_start, &level.price_end, c',')
+        i = string_then(s, skip_space(s, i + 1), n, &level.price_start, &level.price_end, c',')
         if i < 0:
             return -1
         i = string_then(s, i, n, &level.volume_start, &level.volume_end, c']')
@@ -872,7 +908,7 @@ cdef inline Py_ssize_t levels_end(
             return -1
         frame.level_count += 1
         if i < n and s[i] == c',':
-            i = skip_space(s, i + 1, n)
+            i = skip_space(s, i + 1)
         elif i < n and s[i] == c']':
             return i + 1
         else:
@@ -898,21 +934,21 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
     frame.ask_count = 0
     frame.asks_start = -1
     frame.bids_start = -1
-    i = skip_space(s, 0, n)
+    i = skip_space(s, 0)
     if i >= n or s[i] != c'{':
         return False
-    i = skip_space(s, i + 1, n)
+    i = skip_space(s, i + 1)
     while True:
         if i >= n or s[i] != c'"':
             return False
         key_start = i + 1
-        key_end = plain_string_end(s, i, n)
+        key_end = plain_string_end(s, i)
         if key_end < 0:
             return False
-        i = skip_space(s, key_end + 1, n)
+        i = skip_space(s, key_end + 1)
         if i >= n or s[i] != c':':
             return False
-        i = skip_space(s, i + 1, n)
+        i = skip_space(s, i + 1)
         if i >= n:
             return False
         number = NULL
@@ -966,7 +1002,7 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
         else:
             if s[i] != c'"':
                 return False
-            value_end = plain_string_end(s, i, n)
+            value_end = plain_string_end(s, i)
             if value_end < 0:
                 return False
             if key == _KEY_C:
@@ -981,14 +1017,14 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
             value_end += 1
         if value_end < 0:
             return False
-        i = skip_space(s, value_end, n)
+        i = skip_space(s, value_end)
         if i < n and s[i] == c',':
-            i = skip_space(s, i + 1, n)
+            i = skip_space(s, i + 1)
         elif i < n and s[i] == c'}':
             break
         else:
             return False
-    if skip_space(s, i + 1, n) != n or (frame.seen & _KEYS_REQUIRED) != _KEYS_REQUIRED:
+    if skip_space(s, i + 1) != n or (frame.seen & _KEYS_REQUIRED) != _KEYS_REQUIRED:
         return False
     return MIN_UNIX_MS_C <= frame.created_at <= MAX_UNIX_MS_C
 
@@ -1213,6 +1249,9 @@ cdef object _UPDATE_PROTOTYPE = Response._construct(
     {"channel": _BOOK, "event": _UPDATE, "created_at": 0}
 )
 cdef object _copy_update = _UPDATE_PROTOTYPE.__copy__
+# msgspec's __copy__ is a METH_NOARGS builtin: its C function is called without the
+# argument handling of a call (any other kind of method is called as usual).
+cdef bint _DIRECT_COPY = use_direct_copy(_copy_update)
 
 
 cdef inline void set_slot(object instance, Py_ssize_t offset, object value) noexcept:
@@ -1264,11 +1303,7 @@ cdef class BookKeeper:
     arrives, a held update included.
     """
 
-    cdef readonly dict books
-    cdef object _stats
-    cdef dict _held
-    cdef Py_ssize_t _early_limit
-    cdef str _last_market
+    # Its fields are declared in _book_c.pxd (the compiled frame path calls apply_frame).
 
     def __init__(self, stats, early_limit=EARLY_UPDATE_LIMIT):
         self.books = {}
@@ -1356,7 +1391,7 @@ cdef class BookKeeper:
             return None
         return _out_of_sequence(self._stats, market, reason, last, response)
 
-    def apply_frame(self, frame):
+    cpdef object apply_frame(self, object frame):
         """Apply a book update straight from its bytes (or ASCII str); return its Response.
 
         Only the plain, in-sequence update of a synced book is taken: for any other frame
@@ -1409,7 +1444,7 @@ cdef class BookKeeper:
             level = &parsed.levels[i]
             apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, frame, level)
         ours._last_update_id = parsed.last_update_id
-        response = _copy_update()
+        response = direct_copy() if _DIRECT_COPY else _copy_update()
         set_slot(response, _MARKET, market)
         if parsed.asks_start >= 0:
             asks = side_levels(frame, parsed.asks_start, parsed.asks_end, parsed.ask_count)
@@ -1453,8 +1488,10 @@ cdef class BookKeeper:
         del self._held[market]
         return _early_overflow(self._stats, market, len(held), last, response)
 
-    cdef object _replay(self, object market, object book, OrderBook ours):
-        """After a snapshot: drop the held updates it covers, apply the rest in order."""
+    cdef object _replay(self, object market, object book, object compiled):
+        """After a snapshot: drop the held updates it covers, apply the rest in order
+        (``compiled``: the book itself when it is an ``OrderBook``, else None)."""
+        cdef OrderBook ours = compiled
         cdef list kept = []
         cdef bint direct
         snapshot_li = ours._last_update_id if ours is not None else book.last_update_id

@@ -61,29 +61,7 @@ cdef inline bint is_awaitable(object value):
 cdef class Dispatcher:
     """Deliver each response to the stream's handlers (inline or as tasks) or to a queue."""
 
-    cdef int _mode
-    cdef list _handlers
-    # The route index: the list as last indexed, and what was derived from it.
-    cdef list _snapshot
-    cdef Py_ssize_t _count
-    cdef bint _routed
-    cdef tuple _everyone
-    cdef dict _table
-    cdef object _queue
-    cdef object _on_handler_error
-    cdef object _on_unhandled
-    cdef Py_ssize_t _handler_errors
-    # Task -> the response it handles; an entry leaves when its task is done.
-    cdef dict _tasks
-    cdef object _max_pending_tasks
-    # One check for both settings: unbounded is a limit never reached.
-    cdef Py_ssize_t _limit
-    # Resolved when the task count drops below the limit; shared by every waiter.
-    cdef object _room
-    # Bound methods made once, not once per task.
-    cdef object _handler_done_cb
-    cdef object _callback_done_cb
-    cdef bint _closed
+    # Its fields are declared in _dispatch_c.pxd (the compiled frame path calls dispatch).
 
     def __init__(
         self, mode, handlers, queue, on_handler_error, on_unhandled, *, max_pending_tasks=10_000
@@ -129,7 +107,7 @@ cdef class Dispatcher:
         """Tracked tasks at which ``dispatch`` makes the stream wait; None: no limit."""
         return self._max_pending_tasks
 
-    def dispatch(self, response):
+    cpdef object dispatch(self, object response):
         """Deliver one response; return an awaitable the caller must await, or None."""
         cdef tuple routes
         cdef Py_ssize_t index

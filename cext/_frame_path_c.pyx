@@ -5,7 +5,9 @@ per-frame path is cached once in a C variable, and the wall clock is read with C
 clock instead of a call to ``time.time``. Its fields are declared in ``_frame_path_c.pxd`` so
 the compiled receive loop calls ``feed`` directly. The feed lag is counted in C: ``T`` read
 straight from its slot (no ``datetime``), the bucket found with integer operations. A plain
-``StreamStats`` has its per-frame counters bumped in their slots, not through attributes.
+``StreamStats`` has its per-frame counters bumped in their slots, not through attributes, and
+the compiled book's ``apply_frame`` and dispatcher's ``dispatch`` are called in C when they
+are the ones given.
 """
 
 import types
@@ -102,6 +104,15 @@ cdef inline Py_ssize_t lag_bucket(long long lag_ms) noexcept:
     return ZERO - magnitude(<unsigned long long>min(-lag_ms, MAX_LAG_MS))
 
 
+cdef object compiled_owner(object method, type owner_type, str name):
+    """The object ``method`` is the bound ``name`` of, when that is an ``owner_type``; else
+    None (the path then calls ``method`` as given)."""
+    owner = getattr(method, "__self__", None)
+    if type(owner) is owner_type and method == getattr(owner, name):
+        return owner
+    return None
+
+
 @cython.final
 @cython.auto_pickle(False)
 cdef class FramePath:
@@ -120,6 +131,8 @@ cdef class FramePath:
         self._apply_private = apply_private
         self._apply_book_frame = apply_book_frame
         self._direct_stats = type(stats) is StreamStats
+        self._keeper = compiled_owner(apply_book_frame, BookKeeper, "apply_frame")
+        self._dispatcher = compiled_owner(dispatch, Dispatcher, "dispatch")
         self._feed_lag = feed_lag
         self._measure = feed_lag is not None
         if self._measure:
@@ -149,7 +162,9 @@ cdef class FramePath:
             stats.messages += 1
             stats.bytes += len(frame)
             stats.last_receive_time = now
-        if self._apply_book_frame is not None:
+        if self._keeper is not None:
+            applied = self._keeper.apply_frame(frame)
+        elif self._apply_book_frame is not None:
             applied = self._apply_book_frame(frame)
         if applied is not None:
             response = applied
@@ -173,7 +188,10 @@ cdef class FramePath:
                     self._request_resync(resync)
         elif channel is USER and self._apply_private is not None:
             self._apply_private(response)
-        pending = self._dispatch(response)
+        if self._dispatcher is not None:
+            pending = self._dispatcher.dispatch(response)
+        else:
+            pending = self._dispatch(response)
         if event is ERROR or event is PONG:
             if pending is not None:
                 return self._control_after(pending, response)

@@ -125,8 +125,18 @@ def test_text_frames_are_read_as_well_as_bytes() -> None:
         json.dumps({k: v for k, v in _update().items() if k != "a"}),
         json.dumps({k: v for k, v in _update().items() if k not in ("a", "b")}),
         json.dumps(_update(a=[["1e2", "0.5E-3"], ["100.0", "7"]])),
+        json.dumps(_update(), separators=(",\t", ":\n")),
     ],
-    ids=["indented", "keys-reversed", "spaces", "empty-sides", "no-asks", "no-sides", "exponents"],
+    ids=[
+        "indented",
+        "keys-reversed",
+        "spaces",
+        "empty-sides",
+        "no-asks",
+        "no-sides",
+        "exponents",
+        "tabs-and-newlines",
+    ],
 )
 def test_every_plain_spelling_is_taken_as_the_full_path_would(text: str) -> None:
     fast, full = _synced_keeper(), _synced_keeper()
@@ -164,6 +174,14 @@ REFUSED = {
     "trailing text": json.dumps(_update()) + " x",
     "two documents": json.dumps(_update()) * 2,
     "truncated": json.dumps(_update())[:-1],
+    # The scanner stops at the NUL that ends every frame: a NUL or a cut anywhere else is
+    # no plain document either.
+    "cut inside a string": json.dumps(_update())[: json.dumps(_update()).index("btcusdt") + 3],
+    "cut inside a level": json.dumps(_update())[: json.dumps(_update()).index("101.5") + 2],
+    "NUL in a price": json.dumps(_update()).replace('"101.5"', '"101.5\x00"'),
+    "NUL between tokens": json.dumps(_update()).replace('"li"', '\x00"li"'),
+    "NUL after the document": json.dumps(_update()) + "\x00",
+    "raw tab in a market": json.dumps(_update()).replace("btcusdt", "btc\tusdt"),
     "not an object": json.dumps([_update()]),
     "stale": json.dumps(_update(fi=5, li=10)),
     "gap": json.dumps(_update(fi=13, li=14)),

@@ -1,5 +1,8 @@
 # The compiled FramePath's fields, for the compiled receive loop that cimports it.
 
+from maicoin.ws._frames._book_c cimport BookKeeper
+from maicoin.ws._frames._dispatch_c cimport Dispatcher
+
 cdef class FramePath:
     cdef object _decode
     cdef object _stats
@@ -9,6 +12,9 @@ cdef class FramePath:
     cdef object _on_control
     cdef object _apply_private
     cdef object _apply_book_frame
+    # The compiled book and dispatcher behind apply_book_frame and dispatch, called in C.
+    cdef BookKeeper _keeper
+    cdef Dispatcher _dispatcher
     # A plain StreamStats: its three per-frame counters are bumped in their slots.
     cdef bint _direct_stats
     # Feed lag (``maicoin.ws.feed_lag``): its counts are viewed once, never resized.
