@@ -139,7 +139,8 @@ cdef object _SNAPSHOT = Event.SNAPSHOT
 cdef object _Response = Response
 cdef Py_ssize_t _INITIAL_CAPACITY = 64
 # Largest mantissa that may take one more digit and stay <= 2**53 (exact as a double).
-cdef uint64_t _MANTISSA_LIMIT = 900719925474099
+# The largest integer up to which every integer is a double exactly (2**53).
+cdef uint64_t _EXACT_MANTISSA = 9007199254740992
 # Longest number text of a frame's bytes parsed through a NUL-terminated copy.
 cdef enum:
     _COPY_LIMIT = 127
@@ -187,66 +188,62 @@ cdef int parse_decimal(PyObject* text, double* out) except -1:
     )
 
 
+cdef inline bint is_digit(char c) noexcept nogil:
+    return c'0' <= c <= c'9'
+
+
 cdef int parse_decimal_chars(
     const char* s, Py_ssize_t n, bint terminated, double* out
 ) except -1:
     """``parse_decimal`` of the n characters at s; also 0 when they are not NUL-terminated
-    and too long for the copy CPython's parser would need (the caller's slow path reads them)."""
+    and too long for the copy CPython's parser would need (the caller's slow path reads them).
+
+    s[n] must be a character that cannot continue a number: a str's NUL, or the closing
+    quote of a frame's string, so no loop needs a bounds check of its own.
+    """
     cdef Py_ssize_t i = 0
-    cdef char[_COPY_LIMIT + 1] copy
-    cdef Py_ssize_t digits = 0
+    cdef Py_ssize_t digits
+    cdef Py_ssize_t fraction_start
     cdef Py_ssize_t exponent_start
+    cdef char[_COPY_LIMIT + 1] copy
     cdef uint64_t mantissa = 0
     cdef int64_t exponent = 0
     cdef int64_t exponent_part = 0
-    cdef bint exact = True
     cdef bint negative_exponent = False
-    cdef char c
     cdef double value
-    while i < n:
-        c = s[i]
-        if c < c'0' or c > c'9':
-            break
-        if mantissa < _MANTISSA_LIMIT:
-            mantissa = mantissa * 10 + <uint64_t>(c - c'0')
-        else:
-            exact = False
+    # Every digit goes into the mantissa; with more than 19 it may wrap, and then only the
+    # slow path below reads the text.
+    while is_digit(s[i]):
+        mantissa = mantissa * 10 + <uint64_t>(s[i] - c'0')
         i += 1
-        digits += 1
-    if i < n and s[i] == c'.':
+    digits = i
+    if s[i] == c'.':
         i += 1
-        while i < n:
-            c = s[i]
-            if c < c'0' or c > c'9':
-                break
-            if mantissa < _MANTISSA_LIMIT:
-                mantissa = mantissa * 10 + <uint64_t>(c - c'0')
-                exponent -= 1
-            else:
-                exact = False
+        fraction_start = i
+        while is_digit(s[i]):
+            mantissa = mantissa * 10 + <uint64_t>(s[i] - c'0')
             i += 1
-            digits += 1
+        digits += i - fraction_start
+        exponent = fraction_start - i
     if digits == 0:
         return 0
-    if i < n and (s[i] == c'e' or s[i] == c'E'):
+    if s[i] == c'e' or s[i] == c'E':
         i += 1
-        if i < n and (s[i] == c'+' or s[i] == c'-'):
+        if s[i] == c'+' or s[i] == c'-':
             negative_exponent = s[i] == c'-'
             i += 1
         exponent_start = i
-        while i < n:
-            c = s[i]
-            if c < c'0' or c > c'9':
-                break
+        while is_digit(s[i]):
             if exponent_part < 100000:
-                exponent_part = exponent_part * 10 + (c - c'0')
+                exponent_part = exponent_part * 10 + (s[i] - c'0')
             i += 1
         if i == exponent_start:
             return 0
         exponent += -exponent_part if negative_exponent else exponent_part
     if i != n:
         return 0
-    if exact and -22 <= exponent <= 22:
+    if digits <= 19 and mantissa <= _EXACT_MANTISSA and -22 <= exponent <= 22:
+        # Both operands exact doubles: one correctly rounded operation (Clinger).
         if exponent >= 0:
             value = <double>mantissa * _POW10[exponent]
         else:

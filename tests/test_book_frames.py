@@ -148,6 +148,35 @@ def test_every_plain_spelling_is_taken_as_the_full_path_would(text: str) -> None
     assert _state(fast) == _state(full)
 
 
+@pytest.mark.parametrize(
+    "price",
+    [
+        "9007199254740992",
+        "9007199254740993",
+        "900719925474099.3",
+        "18446744073709551616",
+        "12345678901234567890.123456789",
+        "0.0000000000000000000001",
+        "1e22",
+        "1e23",
+        "123456789e-22",
+        "3.14159265358979323846",
+        "5.",
+        ".5",
+    ],
+)
+def test_prices_read_from_the_frame_are_the_float_of_their_text(price: str) -> None:
+    # The exact fast path (up to 2**53 and 10**22) and CPython's parser past it.
+    fast, full = _synced_keeper(), _synced_keeper()
+    text = json.dumps(_update(a=[[price, "4"]], b=[]))
+    assert fast.apply_frame(text.encode()) is not None
+    full.apply(decode(text))
+    assert _state(fast) == _state(full)
+    assert [level.price for level in fast.books[MARKET].asks() if level.price_text == price] == [
+        float(price)
+    ]
+
+
 REFUSED = {
     "snapshot": json.dumps(_update(e="snapshot")),
     "other channel": json.dumps(_update(c="trade")),
