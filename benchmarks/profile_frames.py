@@ -161,29 +161,35 @@ def one_pass_ns(
     return max(best / count - clock_overhead(), 0.0), run.taken / count
 
 
+def stream_path(*, one_pass: bool) -> tuple[BookKeeper, FramePath]:
+    """A fresh keeper of the blast stream's book and the frame path a stream would build
+    around it (inline dispatch to one counting handler); ``one_pass``: with the compiled
+    book's ``apply_frame`` offered each frame first, as a stream does."""
+    keeper = BookKeeper(StreamStats())
+    keeper.track(Subscription(channel=Channel.BOOK, market="btcusdt", depth=50))
+    counted = [0]
+
+    def count(_response: object) -> None:
+        counted[0] += 1
+
+    dispatcher = Dispatcher("inline", [count], None, None, lambda error: None)
+    path = FramePath(
+        decode=make_decoder(),
+        stats=StreamStats(),
+        apply_book=keeper.apply,
+        dispatch=dispatcher.dispatch,
+        request_resync=lambda request: None,
+        on_control=lambda response: None,
+        apply_book_frame=getattr(keeper, "apply_frame", None) if one_pass else None,
+    )
+    return keeper, path
+
+
 def frame_path_pass(payloads: Sequence[bytes], *, one_pass: bool) -> Callable[[], None]:
-    """The whole per-frame path (stats, decode, book, inline dispatch); ``one_pass``: with
-    the compiled book's ``apply_frame`` offered each frame first, as a stream does."""
+    """The whole per-frame path (stats, decode, book, inline dispatch) over ``payloads``."""
 
     def run() -> None:
-        keeper = BookKeeper(StreamStats())
-        keeper.track(Subscription(channel=Channel.BOOK, market="btcusdt", depth=50))
-        counted = [0]
-
-        def count(_response: object) -> None:
-            counted[0] += 1
-
-        dispatcher = Dispatcher("inline", [count], None, None, lambda error: None)
-        path = FramePath(
-            decode=make_decoder(),
-            stats=StreamStats(),
-            apply_book=keeper.apply,
-            dispatch=dispatcher.dispatch,
-            request_resync=lambda request: None,
-            on_control=lambda response: None,
-            apply_book_frame=getattr(keeper, "apply_frame", None) if one_pass else None,
-        )
-        feed = path.feed
+        feed = stream_path(one_pass=one_pass)[1].feed
         for payload in payloads:
             feed(payload)
 
