@@ -98,13 +98,21 @@ async def test_aclose_before_the_run_started_returns_and_the_run_never_connects(
 
 
 async def test_stop_during_a_handshake_that_never_completes(transport: str) -> None:
-    async with tcp_server(never_answer) as uri:
+    hung_up = asyncio.Event()
+
+    async def wait_for_the_end(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await never_answer(reader, writer)
+        hung_up.set()
+
+    async with tcp_server(wait_for_the_end) as uri:
         stream = Stream(uri=uri, open_timeout=60)
         async with stream:
             await eventually(lambda: stream.state is StreamState.CONNECTING, what="connecting")
             await asyncio.sleep(0.05)
             await asyncio.wait_for(stream.aclose(), PROMPT)
         assert stream.state is StreamState.CLOSED and stream.stats.connections == 0
+        # The abandoned connection is hung up now, not at the end of the open timeout.
+        await asyncio.wait_for(hung_up.wait(), PROMPT)
 
 
 async def test_aclose_during_backoff_returns_at_once(transport: str) -> None:

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import inspect
 import logging
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
@@ -55,6 +57,11 @@ _CLEAN_CODES: Final = frozenset({1000, 1001})
 _TEXT: Final = WSMsgType.TEXT
 _BINARY: Final = WSMsgType.BINARY
 _CONTINUATION: Final = WSMsgType.CONTINUATION
+#: ``loop.create_connection`` keywords that choose the address; with one of them picows
+#: connects by itself (it ignores them for a socket it is given).
+_ADDRESS_KEYWORDS: Final = frozenset(
+    {"family", "proto", "flags", "local_addr", "happy_eyeballs_delay", "interleave"}
+)
 
 
 def picows_connect(
@@ -248,6 +255,62 @@ class _Listener(WSListener):
                 underlying.resume_reading()
 
 
+class _SocketKeeper:
+    """picows' ``socket_factory`` that keeps the sockets it hands over, so an abandoned
+    handshake can be hung up.
+
+    picows shields its wait for the handshake's answer: cancelling ``ws_connect`` (a
+    ``stop()``, the open timeout) leaves the connection open until picows' own handshake
+    timeout. Shutting the socket down makes its transport see the end and close.
+    """
+
+    def __init__(self, factory: Any = None) -> None:
+        self._factory = factory
+        self.sockets: list[socket.socket] = []
+
+    async def __call__(self, url: Any) -> socket.socket | None:
+        if self._factory is None:
+            sock: socket.socket | None = await _connected_socket(url.host, url.port)
+        else:
+            made = self._factory(url)
+            sock = await made if inspect.isawaitable(made) else made
+        if sock is not None:  # None: picows connects by itself, out of our reach
+            self.sockets.append(sock)
+        return sock
+
+    def hang_up(self) -> None:
+        for sock in self.sockets:
+            # fileno() is -1 once the transport has closed the socket (asyncio and uvloop).
+            if sock.fileno() != -1:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+async def _connected_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket connected to the first of ``host``'s addresses that answers."""
+    loop = asyncio.get_running_loop()
+    errors: list[OSError] = []
+    for family, kind, proto, _, address in await loop.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM
+    ):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            sock.close()
+            errors.append(exc)
+            continue
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    if len(errors) == 1:
+        raise errors[0]
+    reasons = "; ".join(str(error) for error in errors) or "no address"
+    raise OSError(f"could not connect to {host}:{port}: {reasons}")
+
+
 class PicowsConnection:
     """One picows WebSocket connection: ``send``/``recv``/``close`` plus the push path."""
 
@@ -269,10 +332,16 @@ class PicowsConnection:
     async def open(cls, uri: str, settings: _Settings) -> PicowsConnection:
         """Connect and complete the WebSocket handshake."""
         listener = _Listener(settings.max_queue, settings.max_size, settings.close_timeout)
-        async with asyncio.timeout(settings.open_timeout):
-            transport, _ = await ws_connect(
-                lambda request, response: listener, uri, **settings.ws_connect_options
-            )
+        options = settings.ws_connect_options
+        sockets = _SocketKeeper(options.get("socket_factory"))
+        if _ADDRESS_KEYWORDS.isdisjoint(options):
+            options = {**options, "socket_factory": sockets}
+        try:
+            async with asyncio.timeout(settings.open_timeout):
+                transport, _ = await ws_connect(lambda request, response: listener, uri, **options)
+        except (asyncio.CancelledError, TimeoutError):
+            sockets.hang_up()
+            raise
         return cls(transport, listener, settings)
 
     @property
