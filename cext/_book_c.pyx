@@ -9,7 +9,7 @@ and, once read, the cached ``Level`` tuple. ``BookKeeper`` feeds the books
 with book frames, reading the decoded ``Response``'s fields straight from its slots.
 """
 
-from libc.math cimport isfinite
+from libc.math cimport NAN, isfinite, isnan
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memmove
 
@@ -192,41 +192,40 @@ cdef inline bint is_digit(char c) noexcept nogil:
     return c'0' <= c <= c'9'
 
 
-cdef int parse_decimal_chars(
-    const char* s, Py_ssize_t n, bint terminated, double* out
-) except -1:
-    """``parse_decimal`` of the n characters at s; also 0 when they are not NUL-terminated
-    and too long for the copy CPython's parser would need (the caller's slow path reads them).
+cdef struct Decimal:
+    uint64_t mantissa  # every digit, integer and fraction; may wrap past 19 digits
+    int64_t exponent  # value = mantissa * 10**exponent
+    Py_ssize_t digits
 
-    s[n] must be a character that cannot continue a number: a str's NUL, or the closing
-    quote of a frame's string, so no loop needs a bounds check of its own.
+
+cdef inline Py_ssize_t read_decimal(const char* s, Decimal* number) noexcept nogil:
+    """Read the plain decimal at s (digits, an optional fraction, an optional exponent):
+    how many characters it takes, or -1 when s holds none there.
+
+    It stops at the first character that cannot continue the number, so s needs no bound
+    beyond one such character after it (a str's NUL, the closing quote of a frame's string).
     """
     cdef Py_ssize_t i = 0
-    cdef Py_ssize_t digits
     cdef Py_ssize_t fraction_start
     cdef Py_ssize_t exponent_start
-    cdef char[_COPY_LIMIT + 1] copy
-    cdef uint64_t mantissa = 0
-    cdef int64_t exponent = 0
     cdef int64_t exponent_part = 0
     cdef bint negative_exponent = False
-    cdef double value
-    # Every digit goes into the mantissa; with more than 19 it may wrap, and then only the
-    # slow path below reads the text.
+    number.mantissa = 0
+    number.exponent = 0
     while is_digit(s[i]):
-        mantissa = mantissa * 10 + <uint64_t>(s[i] - c'0')
+        number.mantissa = number.mantissa * 10 + <uint64_t>(s[i] - c'0')
         i += 1
-    digits = i
+    number.digits = i
     if s[i] == c'.':
         i += 1
         fraction_start = i
         while is_digit(s[i]):
-            mantissa = mantissa * 10 + <uint64_t>(s[i] - c'0')
+            number.mantissa = number.mantissa * 10 + <uint64_t>(s[i] - c'0')
             i += 1
-        digits += i - fraction_start
-        exponent = fraction_start - i
-    if digits == 0:
-        return 0
+        number.digits += i - fraction_start
+        number.exponent = fraction_start - i
+    if number.digits == 0:
+        return -1
     if s[i] == c'e' or s[i] == c'E':
         i += 1
         if s[i] == c'+' or s[i] == c'-':
@@ -238,17 +237,42 @@ cdef int parse_decimal_chars(
                 exponent_part = exponent_part * 10 + (s[i] - c'0')
             i += 1
         if i == exponent_start:
-            return 0
-        exponent += -exponent_part if negative_exponent else exponent_part
-    if i != n:
+            return -1
+        number.exponent += -exponent_part if negative_exponent else exponent_part
+    return i
+
+
+cdef inline bint exact_decimal(const Decimal* number, double* out) noexcept nogil:
+    """The value of a number of at most 2**53 and 10**±22 (Clinger's fast path: both operands
+    exact doubles, one correctly rounded operation); False for any other, left to CPython."""
+    if number.digits > 19 or number.mantissa > _EXACT_MANTISSA:
+        return False
+    if 0 <= number.exponent <= 22:
+        out[0] = <double>number.mantissa * _POW10[number.exponent]
+        return True
+    if -22 <= number.exponent < 0:
+        out[0] = <double>number.mantissa / _POW10[-number.exponent]
+        return True
+    return False
+
+
+cdef int parse_decimal_chars(
+    const char* s, Py_ssize_t n, bint terminated, double* out
+) except -1:
+    """``parse_decimal`` of the n characters at s; also 0 when they are not NUL-terminated
+    and too long for the copy CPython's parser would need (the caller's slow path reads them).
+
+    s[n] must be a character that cannot continue a number (``read_decimal``).
+    """
+    cdef Decimal number
+    cdef char[_COPY_LIMIT + 1] copy
+    cdef double value
+    if read_decimal(s, &number) != n:
         return 0
-    if digits <= 19 and mantissa <= _EXACT_MANTISSA and -22 <= exponent <= 22:
-        # Both operands exact doubles: one correctly rounded operation (Clinger).
-        if exponent >= 0:
-            value = <double>mantissa * _POW10[exponent]
-        else:
-            value = <double>mantissa / _POW10[-exponent]
-    elif terminated:
+    if exact_decimal(&number, &value):
+        out[0] = value
+        return 1
+    if terminated:
         value = PyOS_string_to_double(s, NULL, NULL)
     elif n <= _COPY_LIMIT:
         memcpy(copy, s, n)
@@ -805,6 +829,7 @@ cdef struct BookFrame:
     Py_ssize_t bids_end
     Py_ssize_t ask_count  # levels[0:ask_count] are asks, the rest bids
     Py_ssize_t level_count
+    bint inexact  # a level's number past the exact fast path: NaN until CPython parses it
     int64_t created_at
     int64_t first_update_id
     int64_t last_update_id
@@ -866,18 +891,29 @@ cdef inline Py_ssize_t plain_int_end(
     return i
 
 
-cdef inline Py_ssize_t string_then(
-    const char* s, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* start, Py_ssize_t* end, char follower
+cdef inline Py_ssize_t number_then(
+    const char* s, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* start, Py_ssize_t* end,
+    double* value, BookFrame* frame, char follower
 ) noexcept nogil:
-    """s[i] opens a plain string that follower follows: keep the string's span and return the
-    index past the follower and its spaces, or -1 when the text is anything else."""
+    """s[i] opens a string of a plain decimal that follower follows: keep its span and value
+    (NaN, and the frame marked inexact, past the exact fast path) and return the index past
+    the follower and its spaces, or -1 when the text is anything else.
+
+    The number is read as the string is scanned: a decimal's characters are plain ones.
+    """
+    cdef Decimal number
+    cdef Py_ssize_t length
     if i >= n or s[i] != c'"':
         return -1
     start[0] = i + 1
-    i = plain_string_end(s, i)
-    if i < 0:
+    length = read_decimal(s + i + 1, &number)
+    if length < 0 or s[i + 1 + length] != c'"':
         return -1
+    i += 1 + length
     end[0] = i
+    if not exact_decimal(&number, value):
+        value[0] = NAN
+        frame.inexact = True
     i = skip_space(s, i + 1)
     if i >= n or s[i] != follower:
         return -1
@@ -887,8 +923,9 @@ cdef inline Py_ssize_t string_then(
 cdef inline Py_ssize_t levels_end(
     const char* s, Py_ssize_t i, Py_ssize_t n, BookFrame* frame
 ) noexcept nogil:
-    """s[i] opens a side's array of [price, volume] string pairs: keep each pair's spans
-    and return the index past the array, or -1 when it is anything else."""
+    """s[i] opens a side's array of [price, volume] pairs of decimal strings: keep each
+    pair's spans and values and return the index past the array, or -1 when it is anything
+    else."""
     cdef FrameLevel* level
     i = skip_space(s, i + 1)
     if i < n and s[i] == c']':
@@ -897,10 +934,15 @@ cdef inline Py_ssize_t levels_end(
         if i >= n or s[i] != c'[' or frame.level_count == _MAX_FRAME_LEVELS:
             return -1
         level = &frame.levels[frame.level_count]
-        i = string_then(s, skip_space(s, i + 1), n, &level.price_start, &level.price_end, c',')
+        i = number_then(
+            s, skip_space(s, i + 1), n, &level.price_start, &level.price_end, &level.price,
+            frame, c','
+        )
         if i < 0:
             return -1
-        i = string_then(s, i, n, &level.volume_start, &level.volume_end, c']')
+        i = number_then(
+            s, i, n, &level.volume_start, &level.volume_end, &level.volume, frame, c']'
+        )
         if i < 0:
             return -1
         frame.level_count += 1
@@ -928,6 +970,7 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
     cdef int64_t* number
     frame.seen = 0
     frame.level_count = 0
+    frame.inexact = False
     frame.ask_count = 0
     frame.asks_start = -1
     frame.bids_start = -1
@@ -1077,7 +1120,8 @@ cdef class LazyLevels:
         cdef Py_ssize_t size
         cdef BookFrame scanned
         scanned.level_count = 0
-        # Only what the scanner takes: a span of plain [price, volume] string pairs.
+        scanned.inexact = False
+        # Only what the scanner takes: a span of [price, volume] pairs of decimal strings.
         if (
             not frame_chars(frame, &chars, &size)
             or not 0 <= start < end <= size
@@ -1097,7 +1141,7 @@ cdef class LazyLevels:
         return self._levels
 
     cdef list _build(self):
-        # The span was checked by the scanner: pairs of plain strings, no escapes, so each
+        # The span was checked by the scanner: pairs of decimal strings, no escapes, so each
         # string is the text between two quotes.
         cdef const char* s = NULL
         cdef Py_ssize_t n = 0
@@ -1426,17 +1470,23 @@ cdef class BookKeeper:
             )
         ):
             return None
-        # Every number parsed before the book is touched: a bad one leaves the frame, and
-        # its error, to the full path.
-        for i in range(parsed.level_count):
-            level = &parsed.levels[i]
-            if parse_decimal_chars(
-                s + level.price_start, level.price_end - level.price_start, False, &level.price
-            ) != 1 or parse_decimal_chars(
-                s + level.volume_start, level.volume_end - level.volume_start, False,
-                &level.volume,
-            ) != 1:
-                return None
+        # The scanner read every number within the exact fast path; CPython parses the rest
+        # before the book is touched (one it cannot read leaves the frame to the full path).
+        if parsed.inexact:
+            for i in range(parsed.level_count):
+                level = &parsed.levels[i]
+                if (
+                    isnan(level.price) and parse_decimal_chars(
+                        s + level.price_start, level.price_end - level.price_start, False,
+                        &level.price,
+                    ) != 1
+                ) or (
+                    isnan(level.volume) and parse_decimal_chars(
+                        s + level.volume_start, level.volume_end - level.volume_start, False,
+                        &level.volume,
+                    ) != 1
+                ):
+                    return None
         for i in range(parsed.level_count):
             level = &parsed.levels[i]
             apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, frame, level)

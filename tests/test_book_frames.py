@@ -177,6 +177,29 @@ def test_prices_read_from_the_frame_are_the_float_of_their_text(price: str) -> N
     ]
 
 
+def test_numbers_past_the_exact_path_among_exact_ones_are_each_the_float_of_their_text() -> None:
+    # The scanner reads exact numbers as it goes; CPython parses only the others, in place.
+    asks = [["1e23", "1"], ["103", "9007199254740993"], ["104.25", "2"]]
+    bids = [["99.5", "0.1000000000000000055511151231257827"], ["98", "0"]]
+    fast, full = _synced_keeper(), _synced_keeper()
+    text = json.dumps(_update(a=asks, b=bids))
+    assert fast.apply_frame(text.encode()) is not None
+    full.apply(decode(text))
+    assert _state(fast) == _state(full)
+    kept = {level.price_text: level for level in fast.books[MARKET].asks()}
+    assert kept["103"].volume == float("9007199254740993") and kept["1e23"].price == 1e23
+    assert [level.volume for level in fast.books[MARKET].bids() if level.price_text == "99.5"] == [
+        float("0.1000000000000000055511151231257827")
+    ]
+
+
+def test_unread_levels_take_only_decimal_strings() -> None:
+    assert _book_c is not None
+    raw = json.dumps(_update(a=[["1", "two"]])).encode()
+    with pytest.raises(ValueError, match="span"):
+        _book_c.LazyLevels(raw, raw.index(b"[["), raw.index(b"]]") + 2)
+
+
 REFUSED = {
     "snapshot": json.dumps(_update(e="snapshot")),
     "other channel": json.dumps(_update(c="trade")),
