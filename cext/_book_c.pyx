@@ -1098,6 +1098,7 @@ cdef bint frame_chars(object frame, const char** chars, Py_ssize_t* size) noexce
 
 
 @cython.final
+@cython.freelist(8)
 @cython.no_gc
 @cython.auto_pickle(False)
 cdef class LazyLevels:
