@@ -174,7 +174,7 @@ def stream_path(*, one_pass: bool) -> tuple[BookKeeper, FramePath]:
 
     dispatcher = Dispatcher("inline", [count], None, None, lambda error: None)
     path = FramePath(
-        decode=make_decoder(),
+        decode=make_decoder(raw=True),  # as a stream's frame path decodes
         stats=StreamStats(),
         apply_book=keeper.apply,
         dispatch=dispatcher.dispatch,

@@ -69,7 +69,7 @@ def _feeder(
     path_module: ModuleType, apply_private: Callable[[Response], None] | None
 ) -> Callable[[bytes | str], Any]:
     path = path_module.FramePath(
-        decode=make_decoder(),
+        decode=make_decoder(raw=True),  # as a stream's frame path decodes
         stats=StreamStats(),
         apply_book=lambda response: None,
         dispatch=_no_dispatch,

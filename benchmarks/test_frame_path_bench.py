@@ -40,7 +40,7 @@ def test_feed(benchmark: BenchmarkFixture, implementation: str, lag: str) -> Non
     module: ModuleType = IMPLEMENTATIONS[implementation]
     feed_lag = FeedLag() if lag == "feed-lag" else None
     path = module.FramePath(
-        decode=make_decoder(),
+        decode=make_decoder(raw=True),  # as a stream's frame path decodes
         stats=StreamStats(),
         apply_book=ignore,
         dispatch=ignore,

@@ -83,9 +83,15 @@ class Parts:
         self.dispatched.append(response)
         return self.pending.get(len(self.dispatched) - 1)
 
-    def path(self, impl: ModuleType, on_error: Callable[[Response], None] | None = None) -> Any:
+    def path(
+        self,
+        impl: ModuleType,
+        on_error: Callable[[Response], None] | None = None,
+        *,
+        raw: bool = False,
+    ) -> Any:
         return impl.FramePath(
-            decode=make_decoder(),
+            decode=make_decoder(raw=raw),
             stats=self.stats,
             apply_book=self.apply_book,
             dispatch=self.dispatch,
@@ -192,25 +198,28 @@ def test_every_decoding_failure_is_counted_logged_and_skipped(
     impl: ModuleType, frame: bytes | str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="maicoin.ws")
-    parts = Parts()
-    path = parts.path(impl)
-    assert path.feed(frame) is None
-    assert path.feed(TICKER) is None
-    assert parts.stats.decode_errors == 1 and parts.stats.messages == 2
-    assert [r.channel for r in parts.dispatched] == [Channel.TICKER]
-    assert parts.booked == []
-    (record,) = caplog.records
-    assert record.getMessage().startswith("dropped a frame that does not decode (invalid Response")
+    # msgspec's own decode (a stream's) and the checked decoder: the same count and log line.
+    for raw in (True, False):
+        parts = Parts()
+        path = parts.path(impl, raw=raw)
+        assert path.feed(frame) is None
+        assert path.feed(TICKER) is None
+        assert parts.stats.decode_errors == 1 and parts.stats.messages == 2
+        assert [r.channel for r in parts.dispatched] == [Channel.TICKER]
+        assert parts.booked == []
+    raw_record, checked_record = caplog.records
+    assert raw_record.getMessage() == checked_record.getMessage()
+    assert raw_record.getMessage().startswith(
+        "dropped a frame that does not decode (invalid Response"
+    )
 
 
 @pytest.mark.parametrize(
     "exc",
     [
-        RecursionError("maximum recursion depth exceeded"),
         TypeError("unexpected"),
         ValueError("odd"),
         KeyError("k"),
-        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
         MemoryError(),
         OverflowError("too big"),
     ],
@@ -241,6 +250,40 @@ def test_any_exception_a_decoder_raises_only_loses_that_frame(
     assert parts.stats.decode_errors == 1 and parts.stats.messages == 2
     assert len(parts.dispatched) == 1
     assert f"({type(exc).__name__}" in caplog.text and "b'bad'" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("exc", "named"),
+    [
+        (RecursionError("maximum recursion depth exceeded"), "JSON nests too deeply to decode"),
+        (
+            UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+            "frame is not valid UTF-8",
+        ),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_the_ways_a_document_fails_are_named_alike_whichever_decoder_raised_them(
+    impl: ModuleType, exc: Exception, named: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="maicoin.ws")
+
+    def failing(frame: bytes | str) -> Response:
+        raise exc
+
+    parts = Parts()
+    path = impl.FramePath(
+        decode=failing,
+        stats=parts.stats,
+        apply_book=parts.apply_book,
+        dispatch=parts.dispatch,
+        request_resync=parts.resyncs.append,
+        on_control=parts.errors.append,
+    )
+    assert path.feed(b"bad") is None
+    assert parts.stats.decode_errors == 1
+    (record,) = caplog.records
+    assert f"(invalid Response: {named} ({exc}))" in record.getMessage()
 
 
 def test_a_decoder_interrupt_is_not_swallowed(impl: ModuleType) -> None:

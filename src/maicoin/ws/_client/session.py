@@ -83,7 +83,7 @@ class Session:
         self._subscriptions = subscriptions
         self._books = books
         self._account = account
-        self._decode = make_decoder()
+        self._decode = make_decoder(raw=True)
         self._connection: Any = None
         self._outbox: asyncio.Queue[Request] | None = None
         self.lifecycle = Lifecycle()

@@ -30,9 +30,10 @@ _wire_time = WIRE_TIME.__get__
 class FramePath:
     """Count, decode, keep the book and dispatch one frame.
 
-    ``decode`` raises ``ValidationError`` for a frame that does not decode; that frame, or
-    one on which ``decode`` raises anything else, is counted in ``stats.decode_errors``,
-    logged and skipped (``rules.undecodable_frame``), and the connection goes on.
+    ``decode`` raises for a frame that does not decode (``ValidationError``, or msgspec's own
+    errors from ``make_decoder(raw=True)``); that frame, or one on which ``decode`` raises
+    anything else, is counted in ``stats.decode_errors``, logged and skipped
+    (``rules.undecodable_frame``, which names each failure alike), and the connection goes on.
     ``apply_book(response)`` gets every ``book`` frame and may return a resync request for
     ``request_resync``. ``apply_book_frame(frame)`` (when given) is offered each frame
     first: a ``Response`` back means it was a book update it applied itself (the compiled

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 
 from ..errors import ValidationError
 from ..response import Event
+from .decode import frame_error
 
 if TYPE_CHECKING:
     from ..response import Response
@@ -70,10 +71,11 @@ def frame_excerpt(frame: object) -> str:
 def undecodable_frame(stats: StreamStats, frame: object, exc: Exception) -> None:
     """Count and log a frame the decoder refused (or failed on); the path skips it.
 
-    Any exception counts: the decoder turns every known failure into ``ValidationError``
-    (whose message names the field), anything else is named by its type.
+    Any exception counts: every known failure is named as a ``ValidationError`` (whose
+    message names the field), whichever decoder raised it; anything else by its type.
     """
     stats.decode_errors += 1
+    exc = frame_error(exc)  # a raw decoder's failure is named as the checked one names it
     problem = str(exc) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
     if len(problem) > EXCERPT_CHARS:
         problem = problem[:EXCERPT_CHARS] + "..."
