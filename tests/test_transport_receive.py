@@ -89,9 +89,10 @@ class Parts:
         on_error: Callable[[Response], None] | None = None,
         *,
         raw: bool = False,
+        decode: Callable[[bytes | str], Response] | None = None,
     ) -> Any:
         return impl.FramePath(
-            decode=make_decoder(raw=raw),
+            decode=make_decoder(raw=raw) if decode is None else decode,
             stats=self.stats,
             apply_book=self.apply_book,
             dispatch=self.dispatch,
@@ -237,14 +238,7 @@ def test_any_exception_a_decoder_raises_only_loses_that_frame(
         return decode(frame)
 
     parts = Parts()
-    path = impl.FramePath(
-        decode=flaky,
-        stats=parts.stats,
-        apply_book=parts.apply_book,
-        dispatch=parts.dispatch,
-        request_resync=parts.resyncs.append,
-        on_control=parts.errors.append,
-    )
+    path = parts.path(impl, decode=flaky)
     assert path.feed(b"bad") is None
     path.feed(TICKER)
     assert parts.stats.decode_errors == 1 and parts.stats.messages == 2
@@ -272,14 +266,7 @@ def test_the_ways_a_document_fails_are_named_alike_whichever_decoder_raised_them
         raise exc
 
     parts = Parts()
-    path = impl.FramePath(
-        decode=failing,
-        stats=parts.stats,
-        apply_book=parts.apply_book,
-        dispatch=parts.dispatch,
-        request_resync=parts.resyncs.append,
-        on_control=parts.errors.append,
-    )
+    path = parts.path(impl, decode=failing)
     assert path.feed(b"bad") is None
     assert parts.stats.decode_errors == 1
     (record,) = caplog.records
@@ -291,14 +278,7 @@ def test_a_decoder_interrupt_is_not_swallowed(impl: ModuleType) -> None:
         raise asyncio.CancelledError
 
     parts = Parts()
-    path = impl.FramePath(
-        decode=cancelled,
-        stats=parts.stats,
-        apply_book=parts.apply_book,
-        dispatch=parts.dispatch,
-        request_resync=parts.resyncs.append,
-        on_control=parts.errors.append,
-    )
+    path = parts.path(impl, decode=cancelled)
     with pytest.raises(asyncio.CancelledError):
         path.feed(TICKER)
     assert parts.stats.decode_errors == 0
