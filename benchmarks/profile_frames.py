@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import math
 import platform
 import sys
@@ -161,10 +162,34 @@ def one_pass_ns(
     return max(best / count - clock_overhead(), 0.0), run.taken / count
 
 
+def market_pass_ns(chosen: Sequence[bytes], repeat: int) -> tuple[float, float]:
+    """ns per trade or ticker frame read the one-pass way (the compiled frame path's
+    ``read_market_update``, msgspec's decode for what it declines), and the share it read;
+    (nan, 0) with the pure-Python frame path, which has no such read."""
+    if FRAMES_IMPLEMENTATION != "c":
+        return float("nan"), 0.0
+    read = importlib.import_module("maicoin.ws._frames._frame_path_c").read_market_update
+    decode = make_decoder(raw=True)
+
+    def run() -> None:
+        for payload in chosen:
+            if read(payload) is None:
+                decode(payload)
+
+    taken = sum(read(payload) is not None for payload in chosen) / max(len(chosen), 1)
+    return best_ns(run, len(chosen), repeat), taken
+
+
+def _unused_hook(kind: type, value: object) -> object:
+    raise TypeError(f"no hook for {kind}")  # never called: Response has no custom type
+
+
 def stream_path(*, one_pass: bool) -> tuple[BookKeeper, FramePath]:
     """A fresh keeper of the blast stream's book and the frame path a stream would build
-    around it (inline dispatch to one counting handler); ``one_pass``: with the compiled
-    book's ``apply_frame`` offered each frame first, as a stream does."""
+    around it (inline dispatch to one counting handler); ``one_pass``: as a stream builds
+    it, the compiled book's ``apply_frame`` offered each frame first and (compiled frame
+    path) trades and tickers read in one pass; else msgspec decodes every frame (a decoder
+    with a hook, which the compiled path does not read past)."""
     keeper = BookKeeper(StreamStats())
     keeper.track(Subscription(channel=Channel.BOOK, market="btcusdt", depth=50))
     counted = [0]
@@ -174,7 +199,11 @@ def stream_path(*, one_pass: bool) -> tuple[BookKeeper, FramePath]:
 
     dispatcher = Dispatcher("inline", [count], None, None, lambda error: None)
     path = FramePath(
-        decode=make_decoder(raw=True),  # as a stream's frame path decodes
+        decode=(
+            make_decoder(raw=True)  # as a stream's frame path decodes
+            if one_pass
+            else msgspec.json.Decoder(Response, dec_hook=_unused_hook).decode
+        ),
         stats=StreamStats(),
         apply_book=keeper.apply,
         dispatch=dispatcher.dispatch,
@@ -229,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
                 *(
                     one_pass_ns(payloads, indexes, repeat)
                     if name.startswith("book update")
-                    else (float("nan"), 0.0)
+                    else market_pass_ns(chosen, repeat)
                 ),
             )
         )
@@ -260,10 +289,12 @@ def main(argv: list[str] | None = None) -> int:
         "its levels); *untyped* is `msgspec.json.decode` to dicts, lists and str; *Response* is",
         "our decoder (the full `Response`, levels as lists of two `str`); *book* is",
         "`BookKeeper.apply` of the decoded response, frames applied in stream order, each",
-        "call timed alone (one clock read's cost subtracted). *one pass* is the compiled",
-        "book's `BookKeeper.apply_frame`: the frame read from its bytes and applied (and the",
-        "full decode and apply for the frames it declines: *taken* says how many it took),",
-        "so it compares with *Response* + *book apply*.",
+        "call timed alone (one clock read's cost subtracted). *one pass*, for a book update,",
+        "is the compiled book's `BookKeeper.apply_frame`: the frame read from its bytes and",
+        "applied (and the full decode and apply for the frames it declines: *taken* says how",
+        "many it took), so it compares with *Response* + *book apply*; for a trade or ticker",
+        "it is the compiled frame path's `read_market_update` (msgspec for what it declines),",
+        "which compares with *Response*.",
         "",
         "| frame kind | frames | bytes | envelope ns | untyped ns | Response ns "
         "| book apply ns | Response - envelope | one pass ns | taken |",
@@ -289,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| book apply (averaged over all frames) | {mix_book:.0f} | {mix_book / whole:.0%} |",
         f"| stats, `FramePath`, inline dispatch, handler call | {rest:.0f} | {rest / whole:.0%} |",
         f"| **`FramePath.feed`, whole** | **{whole:.0f}** | 100% |",
-        f"| **`FramePath.feed`, whole, one-pass book** | **{whole_one_pass:.0f}** "
+        f"| **`FramePath.feed`, whole, one-pass reads** | **{whole_one_pass:.0f}** "
         f"| {whole_one_pass / whole:.0%} |",
         "",
     ]
@@ -308,6 +339,9 @@ def plan(
     full = f"{three[5] + three[6]:.0f} ns" if three else "n/a"
     single = f"{three[7]:.0f} ns" if three and not math.isnan(three[7]) else "n/a"
     envelope = f"{three[3]:.0f} ns" if three else "n/a"
+    trade = by_kind.get("trade update")
+    trade_full = f"{trade[5]:.0f} ns" if trade else "n/a"
+    trade_single = f"{trade[7]:.0f} ns" if trade and not math.isnan(trade[7]) else "n/a"
     return f"""
 ## Reading the tables
 
@@ -328,11 +362,16 @@ def plan(
   snapshot, a gap or a stale update: nothing is touched and the frame is decoded and
   applied as before, so what the one-pass read accepts is exactly what the full path does
   (`tests/test_book_frames.py` checks both against the pure-Python twin).
-- **Not built: trades and tickers.** They are built in full by msgspec (a third of the
-  mix); the same treatment would need a lazy `Trade`/`Ticker`, not only lazy lists.
+- **Trades and tickers too** (the compiled frame path, when it decodes with msgspec's
+  own `Response` decoder, as a stream does). A scanner reads the plain trade or ticker
+  update and builds its `Response`, `Trade`s and `Ticker` as copies of prototypes with the
+  frame's values put in their slots: the objects msgspec builds, without its key search
+  and the 22 defaults it fills one by one. A trade update: {trade_full} by msgspec,
+  {trade_single} by one pass (`tests/test_market_frames.py` checks every value and type
+  against msgspec's, also with byte-level mutations).
 - **What stays.** The stats, `FramePath` and dispatch row (a residual: the whole path
   minus the two stages measured alone) is the floor of any design that calls a Python
-  handler per frame.
+  handler per frame; the *whole, one-pass reads* row is a stream's path.
 """
 
 

@@ -26,6 +26,8 @@ import maicoin.ws._model as _wire_model
 from maicoin.ws.channel import Channel
 from maicoin.ws.response import Event, Response
 
+include "_scan.pxi"
+
 cdef extern from "Python.h":
     ctypedef struct PyObject
     ctypedef struct PyTypeObject
@@ -50,9 +52,6 @@ cdef extern from "Python.h":
     double PyOS_string_to_double(
         const char* s, char** endptr, PyObject* overflow_exception
     ) except? -1.0
-    char* PyBytes_AS_STRING(object o)
-    Py_ssize_t PyBytes_GET_SIZE(object o)
-    object PyUnicode_New(Py_ssize_t size, unsigned int maxchar)
     object PyLong_FromLongLong(long long value)
     bint PyObject_TypeCheck(object o, PyTypeObject* t)
     void* PyMem_Realloc(void* p, size_t n)
@@ -67,56 +66,6 @@ cdef extern from *:
     }
     """
     object new_tuple_subtype "book_new_tuple_subtype"(PyTypeObject* type, object args)
-
-
-cdef extern from *:
-    """
-    #include "structmember.h"
-
-    /* The offset of the object slot behind a member descriptor, or -1 if it is not one. */
-    static Py_ssize_t book_slot_offset(PyObject* descriptor) {
-        PyMemberDef* member;
-        if (!Py_IS_TYPE(descriptor, &PyMemberDescr_Type)) return -1;
-        member = ((PyMemberDescrObject*)descriptor)->d_member;
-        if (member->type != T_OBJECT_EX && member->type != T_OBJECT) return -1;
-        return member->offset;
-    }
-
-    /* The object in that slot, borrowed; NULL when unset. */
-    static PyObject* book_slot(PyObject* instance, Py_ssize_t offset) {
-        return *(PyObject**)((char*)instance + offset);
-    }
-    """
-    Py_ssize_t slot_offset "book_slot_offset"(PyObject* descriptor)
-    PyObject* slot "book_slot"(PyObject* instance, Py_ssize_t offset)
-
-
-cdef extern from *:
-    """
-    static PyCFunction book_copy_function = NULL;
-    static PyObject* book_copy_self = NULL;
-
-    /* Keep a bound METH_NOARGS builtin's C function and self for book_copy; 0 (and nothing
-       kept) for any other callable. */
-    static int book_use_copy(PyObject* method) {
-        int kinds = METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | METH_METHOD;
-        if (!PyCFunction_Check(method) || (PyCFunction_GET_FLAGS(method) & kinds) != METH_NOARGS) {
-            return 0;
-        }
-        book_copy_self = PyCFunction_GET_SELF(method);
-        if (book_copy_self == NULL) return 0;
-        Py_INCREF(book_copy_self);
-        book_copy_function = PyCFunction_GET_FUNCTION(method);
-        return 1;
-    }
-
-    /* The kept function called as CPython calls a METH_NOARGS method: (self, NULL). */
-    static PyObject* book_copy(void) {
-        return book_copy_function(book_copy_self, NULL);
-    }
-    """
-    bint use_direct_copy "book_use_copy"(object method)
-    object direct_copy "book_copy"()
 
 
 # Cached so that returning a result is no module dict lookup.
@@ -805,11 +754,6 @@ cdef enum:
     _KEYS_REQUIRED = 1 | 2 | 4 | 32 | 64 | 128 | 256
 
 
-# The instants a Timestamp field accepts (msgspec's bounds on the Response's T).
-cdef int64_t MIN_UNIX_MS_C = _wire_model.MIN_UNIX_MS
-cdef int64_t MAX_UNIX_MS_C = _wire_model.MAX_UNIX_MS
-
-
 cdef struct FrameLevel:
     Py_ssize_t price_start
     Py_ssize_t price_end
@@ -835,60 +779,6 @@ cdef struct BookFrame:
     int64_t last_update_id
     int64_t version
     FrameLevel[_MAX_FRAME_LEVELS] levels
-
-
-# The scanner reads only what frame_chars gives: an exact bytes or ASCII str, whose
-# characters CPython always ends with a NUL. NUL is neither space nor a plain string's
-# character, so s[n] stops every loop below without a bounds check of its own.
-#
-# Characters a plain string holds as they are: printable ASCII but the quote and backslash.
-cdef unsigned char[256] _PLAIN
-cdef int _char
-for _char in range(256):
-    _PLAIN[_char] = 0x20 <= _char < 0x80 and _char != 0x22 and _char != 0x5C
-
-
-cdef inline Py_ssize_t skip_space(const char* s, Py_ssize_t i) noexcept nogil:
-    # MAX sends compact JSON: the first compare settles the usual case.
-    while <unsigned char>s[i] <= c' ' and (
-        s[i] == c' ' or s[i] == c'\n' or s[i] == c'\r' or s[i] == c'\t'
-    ):
-        i += 1
-    return i
-
-
-cdef inline Py_ssize_t plain_string_end(const char* s, Py_ssize_t i) noexcept nogil:
-    """s[i] opens a string: the index of its closing quote, or -1 unless every character
-    is printable ASCII without escapes (whose text is then its bytes as they are)."""
-    i += 1
-    while _PLAIN[<unsigned char>s[i]]:
-        i += 1
-    return i if s[i] == c'"' else -1
-
-
-cdef inline Py_ssize_t plain_int_end(
-    const char* s, Py_ssize_t i, Py_ssize_t n, int64_t* out
-) noexcept nogil:
-    """Read a JSON integer of at most 18 digits (always within int64) at s[i]: the index
-    past it, or -1 for anything else (a fraction, an exponent, more digits)."""
-    cdef bint negative = False
-    cdef Py_ssize_t first
-    cdef int64_t value = 0
-    if i < n and s[i] == c'-':
-        negative = True
-        i += 1
-    first = i
-    while i < n and c'0' <= s[i] <= c'9':
-        value = value * 10 + (s[i] - c'0')
-        i += 1
-        if i - first > 18:
-            return -1
-    if i == first or (s[first] == c'0' and i - first > 1):
-        return -1
-    if i < n and (s[i] == c'.' or s[i] == c'e' or s[i] == c'E'):
-        return -1
-    out[0] = -value if negative else value
-    return i
 
 
 cdef inline Py_ssize_t number_then(
@@ -952,12 +842,6 @@ cdef inline Py_ssize_t levels_end(
             return i + 1
         else:
             return -1
-
-
-cdef inline bint span_is(
-    const char* s, Py_ssize_t start, Py_ssize_t end, const char* text, Py_ssize_t length
-) noexcept nogil:
-    return end - start == length and memcmp(s + start, text, length) == 0
 
 
 cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexcept nogil:
@@ -1069,32 +953,12 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
     return MIN_UNIX_MS_C <= frame.created_at <= MAX_UNIX_MS_C
 
 
-cdef inline object ascii_text(const char* chars, Py_ssize_t length):
-    """A str of ASCII characters the scanner checked: copied, with no decoding."""
-    text = PyUnicode_New(length, 127)
-    memcpy(PyUnicode_DATA(<PyObject*>text), chars, length)
-    return text
-
-
 cdef object span_text(object frame, uint32_t at, uint32_t length):
     """The str of a span of a frame frame_chars reads (checked by the scanner: ASCII)."""
     cdef const char* chars = NULL
     cdef Py_ssize_t size = 0
     frame_chars(frame, &chars, &size)
     return ascii_text(chars + at, length)
-
-
-cdef bint frame_chars(object frame, const char** chars, Py_ssize_t* size) noexcept:
-    """The characters of a frame as bytes, or as ASCII str (one byte per character)."""
-    if type(frame) is bytes:
-        chars[0] = PyBytes_AS_STRING(frame)
-        size[0] = PyBytes_GET_SIZE(frame)
-        return True
-    if type(frame) is str and PyUnicode_IS_ASCII(<PyObject*>frame):
-        chars[0] = <const char*>PyUnicode_DATA(<PyObject*>frame)
-        size[0] = PyUnicode_GET_LENGTH(<PyObject*>frame)
-        return True
-    return False
 
 
 @cython.final
@@ -1224,7 +1088,7 @@ cdef class LevelsField:
     cdef Py_ssize_t _offset
 
     def __cinit__(self, object member):
-        self._offset = slot_offset(<PyObject*>member)
+        self._offset = member_offset(member)
         if self._offset < 0:
             raise TypeError(f"expected an object slot's descriptor, got {member!r}")
         self.member = member
@@ -1235,7 +1099,7 @@ cdef class LevelsField:
             return self
         if not PyObject_TypeCheck(instance, <PyTypeObject*>_Response):
             return self.member.__get__(instance, owner)  # its TypeError
-        value = slot(<PyObject*>instance, self._offset)
+        value = <PyObject*>slot_value(instance, self._offset)
         if value == NULL:
             return self.member.__get__(instance, owner)  # its AttributeError
         if type(<object>value) is not LazyLevels:
@@ -1272,7 +1136,7 @@ cdef Py_ssize_t _slot_of(str name):
         descriptor = (<LevelsField>descriptor).member
     elif name == "created_at":
         descriptor = _wire_model.wire_slot(Response, name)
-    return -1 if descriptor is None else slot_offset(<PyObject*>descriptor)
+    return -1 if descriptor is None else member_offset(descriptor)
 
 
 cdef Py_ssize_t _MARKET = _slot_of("market")
@@ -1291,25 +1155,15 @@ cdef object _UPDATE_PROTOTYPE = Response._construct(
     {"channel": _BOOK, "event": _UPDATE, "created_at": 0}
 )
 cdef object _copy_update = _UPDATE_PROTOTYPE.__copy__
-# msgspec's __copy__ is a METH_NOARGS builtin: its C function is called without the
-# argument handling of a call (any other kind of method is called as usual).
-cdef bint _DIRECT_COPY = use_direct_copy(_copy_update)
-
-
-cdef inline void set_slot(object instance, Py_ssize_t offset, object value) noexcept:
-    """Put value in an exactly-typed Response's slot (a fresh copy's: never NULL before)."""
-    cdef PyObject** where = <PyObject**>((<char*><PyObject*>instance) + offset)
-    cdef PyObject* old = where[0]
-    incref(<PyObject*>value)
-    where[0] = <PyObject*>value
-    xdecref(old)
+cdef NoArgs _UPDATE_COPY  # its C function, called without a call's argument handling
+bind_noargs(&_UPDATE_COPY, _copy_update)
 
 
 cdef inline object read_field(object response, bint direct, Py_ssize_t offset, str name):
     """``getattr(response, name)``, from the slot itself when response is exactly a Response."""
     cdef PyObject* value
     if direct:
-        value = slot(<PyObject*>response, offset)
+        value = <PyObject*>slot_value(response, offset)
         if value != NULL:
             return settle_levels(<object>value)
     return getattr(response, name)
@@ -1492,7 +1346,7 @@ cdef class BookKeeper:
             level = &parsed.levels[i]
             apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, frame, level)
         ours._last_update_id = parsed.last_update_id
-        response = direct_copy() if _DIRECT_COPY else _copy_update()
+        response = call_noargs(&_UPDATE_COPY, _copy_update)
         set_slot(response, _MARKET, market)
         if parsed.asks_start >= 0:
             asks = side_levels(frame, parsed.asks_start, parsed.asks_end, parsed.ask_count)

@@ -7,14 +7,13 @@ the compiled receive loop calls ``feed`` directly. The feed lag is counted in C:
 straight from its slot (no ``datetime``), the bucket found with integer operations. A plain
 ``StreamStats`` has its per-frame counters bumped in their slots, not through attributes, and
 the compiled book's ``apply_frame`` and dispatcher's ``dispatch`` are called in C when they
-are the ones given.
+are the ones given. When ``decode`` is msgspec's own ``Response`` decoder (as a stream builds
+it), trade and ticker updates are read in one pass (``_market_frames.pxi``): the same
+``Response`` built from prototypes, msgspec's decode for any frame that read declines.
 """
-
-import types
 
 cimport cython
 from cpython.dict cimport PyDict_GetItem
-from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.long cimport PyLong_AsSsize_t, PyLong_CheckExact
 from cpython.float cimport PyFloat_FromDouble
 from cpython.object cimport PyObject
@@ -27,17 +26,16 @@ from maicoin.ws.stats import StreamStats
 from maicoin.ws._frames import rules as _rules
 from maicoin.ws._frames.rules import undecodable_frame
 
-cdef extern from "Python.h":
-    ctypedef struct PyMemberDef:
-        Py_ssize_t offset
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef *d_member
+include "_scan.pxi"
+include "_market_frames.pxi"
 
 cdef extern from *:
     int __builtin_clzll(unsigned long long value) nogil
 
 cdef object BOOK = Channel.BOOK
 cdef object USER = Channel.USER
+cdef object TRADE = Channel.TRADE
+cdef object TICKER = Channel.TICKER
 cdef object ERROR = Event.ERROR
 cdef object PONG = Event.PONG
 cdef object UPDATE = Event.UPDATE
@@ -53,9 +51,10 @@ cdef Py_ssize_t BUCKETS = _feed_lag.BUCKETS
 
 cdef Py_ssize_t slot_offset(object slot) except -1:
     """Where a slot descriptor keeps its value inside an instance."""
-    if type(slot) is not types.MemberDescriptorType:
-        raise TypeError(f"expected a slot descriptor, got {type(slot).__name__}")
-    return (<PyMemberDescrObject*>slot).d_member.offset
+    cdef Py_ssize_t offset = member_offset(slot)
+    if offset < 0:
+        raise TypeError(f"expected an object slot's descriptor, got {type(slot).__name__}")
+    return offset
 
 
 cdef Py_ssize_t WIRE_TIME_OFFSET = slot_offset(_feed_lag.WIRE_TIME)
@@ -64,28 +63,15 @@ cdef Py_ssize_t BYTES_OFFSET = slot_offset(StreamStats.bytes)
 cdef Py_ssize_t RECEIVED_OFFSET = slot_offset(StreamStats.last_receive_time)
 
 
-cdef inline PyObject** slot_at(object instance, Py_ssize_t offset) noexcept:
-    return <PyObject**>((<char*><PyObject*>instance) + offset)
-
-
-cdef inline int store(object instance, Py_ssize_t offset, object value) except -1:
-    """Set a slot of a plain StreamStats (which always holds a value: a dataclass field)."""
-    cdef PyObject** where = slot_at(instance, offset)
-    cdef PyObject* old = where[0]
-    Py_INCREF(value)
-    where[0] = <PyObject*>value
-    Py_XDECREF(old)
-    return 0
-
-
 cdef inline int bump(object instance, Py_ssize_t offset, Py_ssize_t by) except -1:
     """``instance.<slot> += by`` for a plain StreamStats' counter."""
-    cdef PyObject* value = slot_at(instance, offset)[0]
+    cdef PyObject* value = <PyObject*>slot_value(instance, offset)
     if value is NULL:  # deleted by hand: the attribute's own AttributeError
         raise AttributeError(f"{type(instance).__name__!r} object has no counter at {offset}")
     counted = <object>value
     counted += by
-    return store(instance, offset, counted)
+    set_slot(instance, offset, counted)
+    return 0
 
 
 cdef inline Py_ssize_t magnitude(unsigned long long value) noexcept:
@@ -133,6 +119,7 @@ cdef class FramePath:
         self._direct_stats = type(stats) is StreamStats
         self._keeper = compiled_owner(apply_book_frame, BookKeeper, "apply_frame")
         self._dispatcher = compiled_owner(dispatch, Dispatcher, "dispatch")
+        self._read_market = reads_like(decode)
         self._feed_lag = feed_lag
         self._measure = feed_lag is not None
         if self._measure:
@@ -153,11 +140,12 @@ cdef class FramePath:
         cdef object resync
         cdef object event
         cdef object applied = None
+        cdef bint is_trade = False
         cdef double now = wall_time()
         if self._direct_stats:
             bump(stats, MESSAGES_OFFSET, 1)
             bump(stats, BYTES_OFFSET, len(frame))
-            store(stats, RECEIVED_OFFSET, PyFloat_FromDouble(now))
+            set_slot(stats, RECEIVED_OFFSET, PyFloat_FromDouble(now))
         else:
             stats.messages += 1
             stats.bytes += len(frame)
@@ -169,6 +157,9 @@ cdef class FramePath:
         if applied is not None:
             response = applied
             channel = BOOK  # what apply_frame takes, without two attribute reads
+            event = UPDATE
+        elif self._read_market and (response := read_market_frame(frame, &is_trade)) is not None:
+            channel = TRADE if is_trade else TICKER
             event = UPDATE
         else:
             try:
@@ -209,7 +200,7 @@ cdef class FramePath:
         if type(response) is not RESPONSE or event in LAG_EXCLUDED:
             return
         # The slot itself: only an exact Response is read this way.
-        stamped = (<PyObject**>((<char*><PyObject*>response) + WIRE_TIME_OFFSET))[0]
+        stamped = <PyObject*>slot_value(response, WIRE_TIME_OFFSET)
         if stamped is NULL or not PyLong_CheckExact(<object>stamped):
             return
         known = PyDict_GetItem(self._lag_slots, channel)

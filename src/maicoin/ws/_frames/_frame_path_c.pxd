@@ -14,6 +14,8 @@ cdef class FramePath:
     cdef object _apply_book_frame
     # The compiled book and dispatcher behind apply_book_frame and dispatch, called in C.
     cdef BookKeeper _keeper
+    # decode is msgspec's Response decoder: trade and ticker updates are read in one pass.
+    cdef bint _read_market
     cdef Dispatcher _dispatcher
     # A plain StreamStats: its three per-frame counters are bumped in their slots.
     cdef bint _direct_stats

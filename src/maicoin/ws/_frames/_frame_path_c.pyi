@@ -24,3 +24,7 @@ class FramePath:
     @property
     def stats(self) -> Any: ...
     def feed(self, frame: bytes | str) -> Awaitable[Any] | None: ...
+
+def read_market_update(frame: bytes | str) -> Response | None:
+    """The ``Response`` of a trade or ticker update read in one pass from its bytes (or ASCII
+    str), equal to what msgspec decodes from it; None for any other frame."""

@@ -1,0 +1,395 @@
+# Trade and ticker updates read in one pass from a frame's bytes (after _scan.pxi).
+#
+# Included by the compiled frame path, whose decode step offers each frame here first when
+# it decodes with msgspec's own Response decoder. A third of the realistic stream is trades
+# and tickers; msgspec builds them generically (a key search per key, a default filled per
+# missing field of a 22-field Response). Here the plain shape of each is read by a scanner
+# and built from prototypes: a copy of a Response (or Trade, or Ticker) with the frame's
+# values put in their slots. The result equals what msgspec decodes from the same frame, with
+# the same types; any other document (another channel or event, a key the shape has not, a
+# key twice, an escape, a number that is not a plain integer, a T out of range) is declined
+# with None, and the full decode reads it as before.
+
+from cpython.long cimport PyLong_FromLongLong
+
+import msgspec
+
+from maicoin.ws.channel import Channel
+from maicoin.ws.response import Event, Response
+from maicoin.ws.ticker import Ticker
+from maicoin.ws.trade import Trade
+
+cdef enum:
+    _MAX_TRADES = 32  # more trades in one frame go through the full decode
+    _TOP_C = 1
+    _TOP_E = 2
+    _TOP_M = 4
+    _TOP_T = 8
+    _TOP_TRADES = 16
+    _TOP_TICKER = 32
+    _TOP_REQUIRED = 1 | 2 | 4 | 8
+    _TRADE_P = 1
+    _TRADE_V = 2
+    _TRADE_T = 4
+    _TRADE_TR = 8
+    _TRADE_REQUIRED = 1 | 2 | 4
+    _TICKER_FIELDS = 7
+
+
+cdef struct TradeItem:
+    Span price
+    Span volume
+    Span trend  # start -1 when the trade has none
+    int64_t created_at
+
+
+cdef struct MarketFrame:
+    unsigned int seen
+    bint is_trade  # c is "trade" (else "ticker")
+    Span market
+    int64_t created_at
+    Py_ssize_t trade_count
+    TradeItem[_MAX_TRADES] trades
+    Span[_TICKER_FIELDS] ticker  # M, O, H, L, C, v, V
+
+
+cdef inline int ticker_key(char key) noexcept nogil:
+    """The index of a one-character Ticker key in MarketFrame.ticker, or -1."""
+    if key == c'M':
+        return 0
+    if key == c'O':
+        return 1
+    if key == c'H':
+        return 2
+    if key == c'L':
+        return 3
+    if key == c'C':
+        return 4
+    if key == c'v':
+        return 5
+    if key == c'V':
+        return 6
+    return -1
+
+
+cdef Py_ssize_t trade_end(
+    const char* s, Py_ssize_t i, Py_ssize_t n, TradeItem* trade
+) noexcept nogil:
+    """s[i] opens a public trade {p, v, T, tr}: read it, return the index past it, or -1."""
+    cdef unsigned int seen = 0
+    cdef unsigned int key
+    cdef Span name
+    cdef bint closed = False
+    cdef Py_ssize_t length
+    if i >= n or s[i] != c'{':
+        return -1
+    i = skip_space(s, i + 1)
+    trade.trend.start = -1
+    while not closed:
+        i = key_end(s, i, n, &name)
+        if i < 0:
+            return -1
+        length = name.end - name.start
+        if length == 1 and s[name.start] == c'p':
+            key = _TRADE_P
+            i = string_end(s, i, n, &trade.price)
+        elif length == 1 and s[name.start] == c'v':
+            key = _TRADE_V
+            i = string_end(s, i, n, &trade.volume)
+        elif length == 1 and s[name.start] == c'T':
+            key = _TRADE_T
+            i = plain_unix_ms_end(s, i, n, &trade.created_at)
+        elif length == 2 and s[name.start] == c't' and s[name.start + 1] == c'r':
+            key = _TRADE_TR
+            i = string_end(s, i, n, &trade.trend)
+        else:
+            return -1
+        if i < 0 or seen & key:
+            return -1
+        seen |= key
+        i = member_end(s, i, n, &closed)
+        if i < 0:
+            return -1
+    return i if seen & _TRADE_REQUIRED == _TRADE_REQUIRED else -1
+
+
+cdef Py_ssize_t trades_end(
+    const char* s, Py_ssize_t i, Py_ssize_t n, MarketFrame* frame
+) noexcept nogil:
+    """s[i] opens the array of trades: read each, return the index past it, or -1."""
+    if i >= n or s[i] != c'[':
+        return -1
+    i = skip_space(s, i + 1)
+    if i < n and s[i] == c']':
+        return i + 1
+    while True:
+        if frame.trade_count == _MAX_TRADES:
+            return -1
+        i = trade_end(s, i, n, &frame.trades[frame.trade_count])
+        if i < 0:
+            return -1
+        frame.trade_count += 1
+        i = skip_space(s, i)
+        if i < n and s[i] == c',':
+            i = skip_space(s, i + 1)
+        elif i < n and s[i] == c']':
+            return i + 1
+        else:
+            return -1
+
+
+cdef Py_ssize_t ticker_end(
+    const char* s, Py_ssize_t i, Py_ssize_t n, MarketFrame* frame
+) noexcept nogil:
+    """s[i] opens a ticker {M, O, H, L, C, v, V}: read it, return the index past it, or -1."""
+    cdef unsigned int seen = 0
+    cdef int field
+    cdef Span name
+    cdef bint closed = False
+    if i >= n or s[i] != c'{':
+        return -1
+    i = skip_space(s, i + 1)
+    while not closed:
+        i = key_end(s, i, n, &name)
+        if i < 0 or name.end - name.start != 1:
+            return -1
+        field = ticker_key(s[name.start])
+        if field < 0 or seen & (1U << field):
+            return -1
+        seen |= 1U << field
+        i = string_end(s, i, n, &frame.ticker[field])
+        if i < 0:
+            return -1
+        i = member_end(s, i, n, &closed)
+        if i < 0:
+            return -1
+    return i if seen == (1U << _TICKER_FIELDS) - 1 else -1
+
+
+cdef bint scan_market_update(const char* s, Py_ssize_t n, MarketFrame* frame) noexcept nogil:
+    """Read a trade or ticker update of the plain shape into frame; False for any other."""
+    cdef Py_ssize_t i
+    cdef Py_ssize_t length
+    cdef unsigned int key
+    cdef Span name
+    cdef Span value
+    cdef bint closed = False
+    frame.seen = 0
+    frame.trade_count = 0
+    frame.is_trade = False
+    i = skip_space(s, 0)
+    if i >= n or s[i] != c'{':
+        return False
+    i = skip_space(s, i + 1)
+    while not closed:
+        i = key_end(s, i, n, &name)
+        if i < 0:
+            return False
+        length = name.end - name.start
+        key = 0
+        if length == 1:
+            if s[name.start] == c'c':
+                key = _TOP_C
+                i = string_end(s, i, n, &value)
+                if i < 0:
+                    return False
+                if span_is(s, value.start, value.end, b"trade", 5):
+                    frame.is_trade = True
+                elif not span_is(s, value.start, value.end, b"ticker", 6):
+                    return False
+            elif s[name.start] == c'e':
+                key = _TOP_E
+                i = string_end(s, i, n, &value)
+                if i < 0 or not span_is(s, value.start, value.end, b"update", 6):
+                    return False
+            elif s[name.start] == c'M':
+                key = _TOP_M
+                i = string_end(s, i, n, &frame.market)
+            elif s[name.start] == c'T':
+                key = _TOP_T
+                i = plain_unix_ms_end(s, i, n, &frame.created_at)
+            elif s[name.start] == c't':
+                key = _TOP_TRADES
+                i = trades_end(s, i, n, frame)
+        elif length == 2 and s[name.start] == c't' and s[name.start + 1] == c'k':
+            key = _TOP_TICKER
+            i = ticker_end(s, i, n, frame)
+        if key == 0 or i < 0 or frame.seen & key:
+            return False  # another key, or one given twice: the full decode's business
+        frame.seen |= key
+        i = member_end(s, i, n, &closed)
+        if i < 0:
+            return False
+    if skip_space(s, i) != n or frame.seen & _TOP_REQUIRED != _TOP_REQUIRED:
+        return False
+    # The payload of its channel, and only that one.
+    if frame.is_trade:
+        return frame.seen & (_TOP_TRADES | _TOP_TICKER) == _TOP_TRADES
+    return frame.seen & (_TOP_TRADES | _TOP_TICKER) == _TOP_TICKER
+
+
+cdef Py_ssize_t model_slot(object model, str name) except? -2:
+    """The offset of a model field's slot (a timestamp's wire slot), or -1 if it has none."""
+    descriptor = model.__dict__.get(name)
+    if name == "created_at":
+        descriptor = _scan_model.wire_slot(model, name)
+    return -1 if descriptor is None else member_offset(descriptor)
+
+
+cdef Py_ssize_t _R_MARKET = model_slot(Response, "market")
+cdef Py_ssize_t _R_CREATED_AT = model_slot(Response, "created_at")
+cdef Py_ssize_t _R_TRADES = model_slot(Response, "trades")
+cdef Py_ssize_t _R_TICKER = model_slot(Response, "ticker")
+cdef Py_ssize_t _T_PRICE = model_slot(Trade, "price")
+cdef Py_ssize_t _T_VOLUME = model_slot(Trade, "volume")
+cdef Py_ssize_t _T_CREATED_AT = model_slot(Trade, "created_at")
+cdef Py_ssize_t _T_TREND = model_slot(Trade, "trend")
+cdef Py_ssize_t[_TICKER_FIELDS] _TICKER_SLOTS
+cdef bint MARKET_SLOTS_KNOWN = min(
+    _R_MARKET, _R_CREATED_AT, _R_TRADES, _R_TICKER, _T_PRICE, _T_VOLUME, _T_CREATED_AT, _T_TREND
+) >= 0
+cdef int _field
+for _field, _name in enumerate(Ticker.__struct_fields__):
+    _TICKER_SLOTS[_field] = model_slot(Ticker, _name)
+    MARKET_SLOTS_KNOWN = MARKET_SLOTS_KNOWN and _TICKER_SLOTS[_field] >= 0
+# ticker_key's order: the fields' wire keys, as declared.
+MARKET_SLOTS_KNOWN = MARKET_SLOTS_KNOWN and Ticker.__struct_encode_fields__ == (
+    "M", "O", "H", "L", "C", "v", "V"
+)
+
+# Each object a one-pass read builds starts as a copy of one of these.
+cdef object _TRADE_UPDATE = Response._construct(
+    {"channel": Channel.TRADE, "event": Event.UPDATE, "created_at": 0}
+)
+cdef object _TICKER_UPDATE = Response._construct(
+    {"channel": Channel.TICKER, "event": Event.UPDATE, "created_at": 0}
+)
+cdef object _TRADE = Trade._construct({"price": "", "volume": "", "created_at": 0})
+cdef object _TICKER = Ticker._construct(
+    {"market": "", "open": "", "high": "", "low": "", "close": "", "volume": "",
+     "volume_in_btc": ""}
+)
+cdef object _copy_trade_update = _TRADE_UPDATE.__copy__
+cdef object _copy_ticker_update = _TICKER_UPDATE.__copy__
+cdef object _copy_trade = _TRADE.__copy__
+cdef object _copy_ticker = _TICKER.__copy__
+cdef NoArgs _TRADE_UPDATE_COPY
+cdef NoArgs _TICKER_UPDATE_COPY
+cdef NoArgs _TRADE_COPY
+cdef NoArgs _TICKER_COPY
+bind_noargs(&_TRADE_UPDATE_COPY, _copy_trade_update)
+bind_noargs(&_TICKER_UPDATE_COPY, _copy_ticker_update)
+bind_noargs(&_TRADE_COPY, _copy_trade)
+bind_noargs(&_TICKER_COPY, _copy_ticker)
+
+# The trends MAX sends, one str each (a trade's other trend gets its own).
+cdef str _UP = "up"
+cdef str _DOWN = "down"
+# The last market read: its str again for the next frame of the same market.
+cdef str _last_market = None
+
+
+cdef inline object span_str(const char* s, Span* text):
+    return ascii_text(s + text.start, text.end - text.start)
+
+
+cdef inline bint same_text(str known, const char* s, Span* text) noexcept:
+    return (
+        known is not None
+        and scan_str_length(known) == text.end - text.start
+        and memcmp(scan_str_data(known), s + text.start, text.end - text.start) == 0
+    )
+
+
+cdef str market_str(const char* s, Span* text):
+    """The market's str: the last one again when the name is the same."""
+    global _last_market
+    if not same_text(_last_market, s, text):
+        _last_market = span_str(s, text)
+    return _last_market
+
+
+cdef object trend_str(const char* s, Span* text):
+    if same_text(_UP, s, text):
+        return _UP
+    if same_text(_DOWN, s, text):
+        return _DOWN
+    return span_str(s, text)
+
+
+cdef object build_trades(const char* s, MarketFrame* parsed, object created_at):
+    cdef list trades = []
+    cdef TradeItem* item
+    cdef Py_ssize_t k
+    for k in range(parsed.trade_count):
+        item = &parsed.trades[k]
+        trade = call_noargs(&_TRADE_COPY, _copy_trade)
+        set_slot(trade, _T_PRICE, span_str(s, &item.price))
+        set_slot(trade, _T_VOLUME, span_str(s, &item.volume))
+        # Most trades are stamped with the frame's own T: one int for both.
+        if item.created_at == parsed.created_at:
+            set_slot(trade, _T_CREATED_AT, created_at)
+        else:
+            set_slot(trade, _T_CREATED_AT, PyLong_FromLongLong(item.created_at))
+        if item.trend.start >= 0:
+            set_slot(trade, _T_TREND, trend_str(s, &item.trend))
+        trades.append(trade)
+    return trades
+
+
+cdef object build_ticker(const char* s, MarketFrame* parsed, str market):
+    cdef Py_ssize_t k
+    ticker = call_noargs(&_TICKER_COPY, _copy_ticker)
+    if same_text(market, s, &parsed.ticker[0]):
+        set_slot(ticker, _TICKER_SLOTS[0], market)
+    else:
+        set_slot(ticker, _TICKER_SLOTS[0], span_str(s, &parsed.ticker[0]))
+    for k in range(1, _TICKER_FIELDS):
+        set_slot(ticker, _TICKER_SLOTS[k], span_str(s, &parsed.ticker[k]))
+    return ticker
+
+
+cdef object read_market_frame(object frame, bint* is_trade):
+    """A trade or ticker update read in one pass (is_trade says which), or None."""
+    cdef const char* s
+    cdef Py_ssize_t n
+    cdef MarketFrame parsed
+    if not MARKET_SLOTS_KNOWN or not frame_chars(frame, &s, &n):
+        return None
+    if not scan_market_update(s, n, &parsed):
+        return None
+    market = market_str(s, &parsed.market)
+    created_at = PyLong_FromLongLong(parsed.created_at)
+    if parsed.is_trade:
+        response = call_noargs(&_TRADE_UPDATE_COPY, _copy_trade_update)
+        set_slot(response, _R_TRADES, build_trades(s, &parsed, created_at))
+    else:
+        response = call_noargs(&_TICKER_UPDATE_COPY, _copy_ticker_update)
+        set_slot(response, _R_TICKER, build_ticker(s, &parsed, market))
+    set_slot(response, _R_MARKET, market)
+    set_slot(response, _R_CREATED_AT, created_at)
+    is_trade[0] = parsed.is_trade
+    return response
+
+
+cdef bint reads_like(object decode):
+    """True when decode is msgspec's own decode of a Response, as a stream builds it (no
+    hooks, strict): what read_market_frame gives for a frame it reads is then what decode
+    gives."""
+    owner = getattr(decode, "__self__", None)
+    return (
+        MARKET_SLOTS_KNOWN
+        and type(owner) is msgspec.json.Decoder
+        and owner.type is Response
+        and owner.strict
+        and owner.dec_hook is None
+        and owner.float_hook is None
+        and decode == owner.decode
+    )
+
+
+def read_market_update(frame):
+    """The ``Response`` of a trade or ticker update read in one pass from its bytes (or
+    ASCII str), equal to what msgspec decodes from it; None for any other frame."""
+    cdef bint is_trade = False
+    return read_market_frame(frame, &is_trade)

@@ -1,0 +1,374 @@
+"""The compiled frame path's one-pass read of trade and ticker updates.
+
+``_frame_path_c.read_market_update`` builds the ``Response`` of a plain trade or ticker
+update from the frame's bytes. What it reads must equal what msgspec decodes from the same
+frame in every way a user can look at it; anything else it must decline (None), for the
+full decode.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import operator
+import pickle
+import random
+from typing import Any
+
+import msgspec
+import pytest
+from twins import compiled
+
+from maicoin.ws._frames.decode import make_decoder
+from maicoin.ws.channel import Channel
+from maicoin.ws.response import Event, Response
+from maicoin.ws.stats import StreamStats
+from maicoin.ws.testing.blast_stream import blast_stream
+from maicoin.ws.ticker import Ticker
+from maicoin.ws.trade import Trade
+
+_frame_path_c = compiled("_frames._frame_path_c")
+pytestmark = pytest.mark.skipif(_frame_path_c is None, reason="compiled module not built")
+
+MARKET = "btcusdt"
+decode = make_decoder(raw=True)
+
+
+def read(frame: bytes | str) -> Response | None:
+    assert _frame_path_c is not None
+    result: Response | None = _frame_path_c.read_market_update(frame)
+    return result
+
+
+def _trade_update(**fields: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {
+        "c": "trade",
+        "e": "update",
+        "M": MARKET,
+        "t": [{"p": "60000.01", "v": "0.087352", "T": 1_700_000_000_003, "tr": "up"}],
+        "T": 1_700_000_000_003,
+    }
+    frame.update(fields)
+    return frame
+
+
+def _ticker_update(**fields: Any) -> dict[str, Any]:
+    ticker = {
+        "M": MARKET,
+        "O": "60000.00",
+        "H": "60000.01",
+        "L": "59999.96",
+        "C": "60000.01",
+        "v": "0.154203",
+        "V": "0.15420303",
+    }
+    frame: dict[str, Any] = {
+        "c": "ticker",
+        "e": "update",
+        "M": MARKET,
+        "tk": ticker,
+        "T": 1_700_000_000_007,
+    }
+    frame.update(fields)
+    return frame
+
+
+def assert_same_response(taken: Response, decoded: Response) -> None:
+    """Everything a user can ask of a Response, both ways round, down to each value's type."""
+    assert type(taken) is Response
+    assert taken == decoded and operator.eq(decoded, taken) and not operator.ne(taken, decoded)
+    assert repr(taken) == repr(decoded)
+    assert taken.model_dump() == decoded.model_dump()
+    assert taken.model_dump_json() == decoded.model_dump_json()
+    assert msgspec.json.encode(taken) == msgspec.json.encode(decoded)
+    assert pickle.loads(pickle.dumps(taken)) == decoded
+    assert taken.channel is decoded.channel and taken.event is decoded.event
+    for name in Response.__struct_fields__:
+        assert type(getattr(taken, name)) is type(getattr(decoded, name)), name
+    for ours, theirs in zip(taken.trades or [], decoded.trades or [], strict=True):
+        assert type(ours) is Trade
+        for name in Trade.__struct_fields__:
+            assert getattr(ours, name) == getattr(theirs, name), name
+            assert type(getattr(ours, name)) is type(getattr(theirs, name)), name
+    if decoded.ticker is not None:
+        assert type(taken.ticker) is Ticker
+        assert all(type(getattr(taken.ticker, name)) is str for name in Ticker.__struct_fields__)
+
+
+def assert_read_as_decoded(text: str | bytes) -> Response:
+    taken = read(text)
+    assert taken is not None, text
+    assert_same_response(taken, decode(text))
+    return taken
+
+
+def test_a_trade_update_is_read_as_msgspec_decodes_it() -> None:
+    taken = assert_read_as_decoded(json.dumps(_trade_update()).encode())
+    assert taken.channel is Channel.TRADE and taken.event is Event.UPDATE
+    assert taken.trades is not None and taken.trades[0].price == "60000.01"
+    assert taken.created_at == taken.trades[0].created_at
+
+
+def test_a_ticker_update_is_read_as_msgspec_decodes_it() -> None:
+    taken = assert_read_as_decoded(json.dumps(_ticker_update()).encode())
+    assert taken.channel is Channel.TICKER and taken.ticker is not None
+    assert taken.ticker.volume_in_btc == "0.15420303"
+
+
+def test_every_frame_of_the_blast_streams_is_read_or_declined_as_decoded() -> None:
+    for market, seed in (("btcusdt", 0), ("ethtwd", 3), ("usdttwd", 9)):
+        payloads = blast_stream(3000, market=market, seed=seed).payloads
+        read_count = 0
+        for payload in payloads:
+            taken = read(payload)
+            decoded = decode(payload)
+            if taken is None:
+                assert decoded.channel not in (Channel.TRADE, Channel.TICKER)
+                continue
+            read_count += 1
+            assert_same_response(taken, decoded)
+        assert read_count > 500, market
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(_trade_update(), indent=2),
+        json.dumps({k: _trade_update()[k] for k in ("T", "t", "M", "e", "c")}),
+        json.dumps(_trade_update(), separators=(",\t", ":\n")),
+        json.dumps(_trade_update(t=[])),
+        json.dumps(
+            _trade_update(
+                t=[
+                    {"tr": "down", "T": 5, "v": "1", "p": "2"},
+                    {"p": "3", "v": "4", "T": 1_700_000_000_003},
+                    {"p": "5", "v": "6", "T": -7, "tr": "sideways"},
+                ]
+            )
+        ),
+        json.dumps(_trade_update(t=[{"p": str(i), "v": "1", "T": i} for i in range(32)])),
+        json.dumps(_trade_update(M="", T=0)),
+        json.dumps(_trade_update(T=253_402_300_799_999)),
+        json.dumps(_trade_update(T=-62_135_596_800_000)),
+        json.dumps(_ticker_update(), indent=1),
+        json.dumps(_ticker_update(tk=dict(reversed(_ticker_update()["tk"].items())))),
+        json.dumps(_ticker_update(tk={**_ticker_update()["tk"], "M": "ethusdt"})),
+        json.dumps(_ticker_update(tk=dict.fromkeys(_ticker_update()["tk"], "x y"))),
+        ' {"c":"trade","e":"update","M":"btcusdt","t":[ ],"T":1} \r\n',
+    ],
+    ids=[
+        "indented",
+        "keys-reversed",
+        "tabs-and-newlines",
+        "no-trades",
+        "trades-of-every-shape",
+        "32-trades",
+        "empty-market",
+        "last-instant",
+        "first-instant",
+        "ticker-indented",
+        "ticker-keys-reversed",
+        "ticker-of-another-market",
+        "ticker-spaces-in-values",
+        "spaces-around",
+    ],
+)
+def test_every_plain_spelling_is_read_as_decoded(text: str) -> None:
+    assert_read_as_decoded(text.encode())
+    assert_read_as_decoded(text)  # an ASCII str frame, as a text transport hands it on
+
+
+def _mutated(frame: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    frame = copy.deepcopy(frame)
+    target = frame
+    for step in path[:-1]:
+        target = target[step]
+    if value is _DELETE:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return frame
+
+
+_DELETE = object()
+_TRADE = _trade_update()
+_TICKER = _ticker_update()
+DECLINED = {
+    "book update": json.dumps({"c": "book", "e": "update", "M": MARKET, "T": 1}),
+    "trade snapshot": json.dumps(_trade_update(e="snapshot")),
+    "ticker snapshot": json.dumps(_ticker_update(e="snapshot")),
+    "kline": json.dumps({"c": "kline", "e": "update", "M": MARKET, "T": 1, "k": {}}),
+    "an unknown key": json.dumps(_trade_update(x=1)),
+    "an unknown trade key": json.dumps(_mutated(_TRADE, ("t", 0, "M"), MARKET)),
+    "an unknown ticker key": json.dumps(_mutated(_TICKER, ("tk", "x"), "1")),
+    "no market": json.dumps(_mutated(_TRADE, ("M",), _DELETE)),
+    "no T": json.dumps(_mutated(_TRADE, ("T",), _DELETE)),
+    "no trade price": json.dumps(_mutated(_TRADE, ("t", 0, "p"), _DELETE)),
+    "no trade T": json.dumps(_mutated(_TRADE, ("t", 0, "T"), _DELETE)),
+    "no ticker close": json.dumps(_mutated(_TICKER, ("tk", "C"), _DELETE)),
+    "no trades key": json.dumps(_mutated(_TRADE, ("t",), _DELETE)),
+    "a trade frame with a ticker": json.dumps(_trade_update(tk=_TICKER["tk"])),
+    "a ticker frame with trades": json.dumps(_ticker_update(t=[])),
+    "null trend": json.dumps(_mutated(_TRADE, ("t", 0, "tr"), None)),
+    "null market": json.dumps(_trade_update(M=None)),
+    "T as text": json.dumps(_trade_update(T="1700000000003")),
+    "T with a fraction": json.dumps(_trade_update(T=1.5)),
+    "T past the last instant": json.dumps(_trade_update(T=253_402_300_800_000)),
+    "T before the first instant": json.dumps(_trade_update(T=-62_135_596_800_001)),
+    "trade T past the last instant": json.dumps(
+        _mutated(_TRADE, ("t", 0, "T"), 253_402_300_800_000)
+    ),
+    "a price as a number": json.dumps(_mutated(_TRADE, ("t", 0, "p"), 60000.01)),
+    "a ticker value as a number": json.dumps(_mutated(_TICKER, ("tk", "O"), 1)),
+    "33 trades": json.dumps(_trade_update(t=[{"p": "1", "v": "1", "T": 1}] * 33)),
+    "a trade that is a list": json.dumps(_trade_update(t=[["1", "1"]])),
+    "trades as an object": json.dumps(_trade_update(t={"p": "1"})),
+    "an escape": json.dumps(_trade_update(M="btc\\usdt")),
+    "a non-ASCII market": json.dumps(_trade_update(M="btc€"), ensure_ascii=False),
+    "a key given twice": json.dumps(_trade_update())[:-1] + ',"M":"ethusdt"}',
+    "a trade key given twice": json.dumps(_trade_update()).replace('"tr"', '"p":"1","tr"'),
+    "a ticker key given twice": json.dumps(_ticker_update()).replace('"O"', '"H":"1","O"'),
+    "trailing text": json.dumps(_trade_update()) + " x",
+    "two documents": json.dumps(_trade_update()) * 2,
+    "truncated": json.dumps(_trade_update())[:-1],
+    "cut inside a trade": json.dumps(_trade_update())[: json.dumps(_trade_update()).index("up")],
+    "NUL in a price": json.dumps(_trade_update()).replace('"60000.01"', '"60000.01\x00"'),
+    "NUL after the document": json.dumps(_trade_update()) + "\x00",
+    "not an object": json.dumps([_trade_update()]),
+    "a trailing comma": json.dumps(_trade_update())[:-1] + ",}",
+}
+
+
+@pytest.mark.parametrize("text", DECLINED.values(), ids=DECLINED.keys())
+def test_anything_else_is_declined_for_the_full_decode(text: str) -> None:
+    assert read(text.encode("utf-8", "surrogatepass")) is None
+    assert read(text) is None
+
+
+def test_frames_of_other_types_are_declined() -> None:
+    for frame in (bytearray(json.dumps(_trade_update()).encode()), memoryview(b"{}"), 5, None):
+        assert read(frame) is None  # type: ignore[arg-type]
+
+
+def test_byte_mutations_never_raise_and_whatever_is_read_decodes_the_same() -> None:
+    """Random edits of a valid trade and ticker update: the read never raises, and every
+    mutant it reads msgspec decodes to an equal Response."""
+    bases = [
+        json.dumps(
+            _trade_update(
+                t=[
+                    {"p": "60000.01", "v": "0.5", "T": 1_700_000_000_003, "tr": "up"},
+                    {"p": "59999.5", "v": "1.25", "T": 1_700_000_000_004, "tr": "down"},
+                ]
+            )
+        ).encode(),
+        json.dumps(_ticker_update()).encode(),
+    ]
+    rng = random.Random(16)
+    alphabet = b' ",:[]{}0123456789.-eE\\ctkpvTMOHLCVru\x00\xe2\x82\xac'
+    read_count = 0
+    for attempt in range(6000):
+        mutant = bytearray(bases[attempt % 2])
+        for _ in range(rng.randint(1, 3)):
+            where = rng.randrange(len(mutant))
+            choice = rng.random()
+            if choice < 0.4:
+                mutant[where] = rng.choice(alphabet)
+            elif choice < 0.7:
+                del mutant[where]
+            else:
+                mutant.insert(where, rng.choice(alphabet))
+        frame = bytes(mutant)
+        taken = read(frame)
+        if taken is None:
+            continue
+        read_count += 1
+        assert_same_response(taken, decode(frame))
+    assert read_count > 300  # spacing and digit edits keep many mutants plain
+
+
+def test_each_response_is_its_own_and_leaves_the_next_untouched() -> None:
+    """Responses start as copies of one prototype each: changing one changes no other."""
+    frame = json.dumps(_trade_update()).encode()
+    first, second = read(frame), read(frame)
+    assert first is not None and second is not None and first.trades and second.trades
+    assert first.trades is not second.trades and first.trades[0] is not second.trades[0]
+    first.trades.append(first.trades[0])
+    first.trades[0].price = "1"
+    first.market = "ethusdt"
+    third = read(frame)
+    assert_same_response(second, decode(frame))
+    assert third is not None
+    assert_same_response(third, decode(frame))
+    ticker_frame = json.dumps(_ticker_update()).encode()
+    ticker = read(ticker_frame)
+    assert ticker is not None and ticker.ticker is not None
+    ticker.ticker.close = "0"
+    again = read(ticker_frame)
+    assert again is not None
+    assert_same_response(again, decode(ticker_frame))
+
+
+def test_the_market_of_one_frame_is_never_that_of_another() -> None:
+    for market in ("btcusdt", "ethusdt", "btcusdt", "eth", "ethusdt0"):
+        taken = read(json.dumps(_trade_update(M=market)).encode())
+        assert taken is not None and taken.market == market
+
+
+# -- in the frame path ---------------------------------------------------------------------
+
+
+def _path(impl: Any, decoder: Any, seen: list[Response], stats: StreamStats) -> Any:
+    return impl.FramePath(
+        decode=decoder,
+        stats=stats,
+        apply_book=lambda response: None,
+        dispatch=seen.append,
+        request_resync=lambda resync: None,
+        on_control=lambda response: None,
+        feed_lag=stats.feed_lag,
+    )
+
+
+def test_both_frame_paths_hand_on_equal_responses_and_count_alike() -> None:
+    """The compiled path reads trades and tickers in one pass, the pure twin decodes them:
+    the handler sees equal responses and both count the same frames, lags and errors."""
+    frame_path_py = compiled("_frames._frame_path_py")
+    assert _frame_path_c is not None and frame_path_py is not None
+    payloads = [*blast_stream(2000).payloads, b"{not json", json.dumps(_trade_update(x=1))]
+    results = []
+    for impl in (_frame_path_c, frame_path_py):
+        seen: list[Response] = []
+        stats = StreamStats()
+        path = _path(impl, decode, seen, stats)
+        for payload in payloads:
+            assert path.feed(payload) is None
+        results.append((seen, stats))
+    (ours, our_stats), (theirs, their_stats) = results
+    assert len(ours) == len(theirs) == len(payloads) - 1
+    for taken, decoded in zip(ours, theirs, strict=True):
+        assert_same_response(taken, decoded)
+    assert our_stats.decode_errors == their_stats.decode_errors == 1
+    assert our_stats.messages == their_stats.messages == len(payloads)
+    for channel in ("book", "trade", "ticker"):
+        assert our_stats.feed_lag.buckets(channel) == their_stats.feed_lag.buckets(channel)
+        assert sum(our_stats.feed_lag.buckets(channel)) > 0
+
+
+def test_a_decoder_of_its_own_sees_every_frame() -> None:
+    """Only msgspec's own Response decoder is passed over: any other decode given to the
+    path is called for trades and tickers too."""
+    assert _frame_path_c is not None
+    calls: list[bytes | str] = []
+
+    def spy(frame: bytes | str) -> Response:
+        calls.append(frame)
+        return decode(frame)
+
+    frames = [json.dumps(_trade_update()).encode(), json.dumps(_ticker_update()).encode()]
+    seen: list[Response] = []
+    path = _path(_frame_path_c, spy, seen, StreamStats())
+    for frame in frames:
+        path.feed(frame)
+    assert calls == frames
+    assert [response.channel for response in seen] == [Channel.TRADE, Channel.TICKER]
