@@ -4,9 +4,10 @@ On a shared VM a timing moves by tens of percent between runs; the number of ins
 frame costs does not. Each figure here is counted by valgrind's callgrind in a child process
 that replays the blast server's stream (the one ``profile_frames.py`` times) through one
 compiled ``FramePath``, with counting switched on only inside ``FramePath.feed``: the
-figure is feed's own work (stats, the one-pass book read or the decode and book apply,
-inline dispatch, a handler that counts), not the replay loop's. For one kind of frame only
-that kind goes through ``feed``; every other frame keeps the book in step outside it.
+figure is feed's own work (stats, the one-pass read of book, trade and ticker updates or
+msgspec's decode and the book apply, inline dispatch, a handler that counts), not the replay
+loop's. For one kind of frame only that kind goes through ``feed``; every other frame keeps
+the book in step outside it.
 Writes benchmarks/results/instructions.md. Needs valgrind and the compiled modules.
 """
 
@@ -132,11 +133,11 @@ def report(
         "",
         "Counted, not timed: the same build gives the same figures on a busy machine and a",
         "quiet one, so two builds compare to the instruction even where their timings do not.",
-        "The count is what `FramePath.feed` executes for a frame (stats, the one-pass book",
-        "read or msgspec's decode and the book apply, inline dispatch to one counting",
-        "handler), the blast server's btcusdt stream replayed in stream order. Instructions",
-        "are not time (a cache miss or a division costs many cycles): read them with",
-        "[frame-profile.md](frame-profile.md).",
+        "The count is what `FramePath.feed` executes for a frame (stats, the one-pass read",
+        "of book, trade and ticker updates or msgspec's decode and the book apply, inline",
+        "dispatch to one counting handler), the blast server's btcusdt stream replayed in",
+        "stream order. Instructions are not time (a cache miss or a division costs many",
+        "cycles): read them with [frame-profile.md](frame-profile.md).",
         "",
         "| frames | fed through `feed` | instructions per frame |",
         "|---|---:|---:|",
