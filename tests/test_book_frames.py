@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 import pytest
+from frame_checks import assert_same_surface, mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twins import compiled
@@ -84,16 +85,6 @@ def _state(keeper: Any) -> Any:
     )
 
 
-def assert_same_response(taken: Response, decoded: Response) -> None:
-    """Everything a user can ask of a Response, both ways round."""
-    assert type(taken) is Response
-    assert taken == decoded and operator.eq(decoded, taken) and not operator.ne(taken, decoded)
-    assert repr(taken) == repr(decoded)
-    assert taken.model_dump() == decoded.model_dump()
-    assert taken.model_dump_json() == decoded.model_dump_json()
-    assert pickle.loads(pickle.dumps(taken)) == decoded
-
-
 def test_an_update_is_applied_and_its_response_equals_the_decoded_one() -> None:
     fast, full = _synced_keeper(), _synced_keeper()
     raw = json.dumps(_update()).encode()
@@ -101,7 +92,7 @@ def test_an_update_is_applied_and_its_response_equals_the_decoded_one() -> None:
     decoded = decode(raw)
     assert full.apply(decoded) is None
     assert taken is not None
-    assert_same_response(taken, decoded)
+    assert_same_surface(taken, decoded)
     assert _state(fast) == _state(full)
     assert fast.books[MARKET].last_update_id == 12
     assert [level.price_text for level in fast.books[MARKET].asks()] == ["101", "101.5", "102"]
@@ -144,7 +135,7 @@ def test_every_plain_spelling_is_taken_as_the_full_path_would(text: str) -> None
     decoded = decode(text)
     full.apply(decoded)
     assert taken is not None, text
-    assert_same_response(taken, decoded)
+    assert_same_surface(taken, decoded)
     assert _state(fast) == _state(full)
 
 
@@ -314,7 +305,7 @@ def test_keepers_agree_whichever_path_takes_a_frame(frames: list[Any]) -> None:
         taken = fast.apply_frame(frame)
         if taken is not None:
             assert decoded is not None
-            assert_same_response(taken, decoded)
+            assert_same_surface(taken, decoded)
             assert full.apply(decoded) is None
         elif decoded is not None:
             assert fast.apply(decoded) == full.apply(decoded)
@@ -330,17 +321,7 @@ def test_byte_mutations_never_raise_and_whatever_is_taken_decodes_the_same() -> 
     alphabet = b' ",:[]{}0123456789.-eE\\abcMTfilv\x00\xe2\x82\xac'
     taken_count = 0
     for _ in range(5000):
-        mutant = bytearray(base)
-        for _ in range(rng.randint(1, 3)):
-            where = rng.randrange(len(mutant))
-            choice = rng.random()
-            if choice < 0.4:
-                mutant[where] = rng.choice(alphabet)
-            elif choice < 0.7:
-                del mutant[where]
-            else:
-                mutant.insert(where, rng.choice(alphabet))
-        frame = bytes(mutant)
+        frame = mutate(base, rng, alphabet)
         fast, full = _synced_keeper(), _synced_keeper()
         taken = fast.apply_frame(frame)
         if taken is None:
@@ -348,7 +329,7 @@ def test_byte_mutations_never_raise_and_whatever_is_taken_decodes_the_same() -> 
             continue
         taken_count += 1
         decoded = decode(frame)
-        assert_same_response(taken, decoded)
+        assert_same_surface(taken, decoded)
         assert full.apply(decoded) is None
         assert _state(fast) == _state(full)
     assert taken_count > 100  # spacing and digit edits keep many mutants plain
