@@ -1154,9 +1154,8 @@ cdef bint _SLOTS_KNOWN = min(
 cdef object _UPDATE_PROTOTYPE = Response._construct(
     {"channel": _BOOK, "event": _UPDATE, "created_at": 0}
 )
-cdef object _copy_update = _UPDATE_PROTOTYPE.__copy__
-cdef NoArgs _UPDATE_COPY  # its C function, called without a call's argument handling
-bind_noargs(&_UPDATE_COPY, _copy_update)
+cdef Prototype _UPDATE_COPY
+bind_prototype(&_UPDATE_COPY, _UPDATE_PROTOTYPE, len(Response.__struct_fields__))
 
 
 cdef inline object read_field(object response, bint direct, Py_ssize_t offset, str name):
@@ -1346,7 +1345,7 @@ cdef class BookKeeper:
             level = &parsed.levels[i]
             apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, frame, level)
         ours._last_update_id = parsed.last_update_id
-        response = call_noargs(&_UPDATE_COPY, _copy_update)
+        response = copy_prototype(&_UPDATE_COPY)
         set_slot(response, _MARKET, market)
         if parsed.asks_start >= 0:
             asks = side_levels(frame, parsed.asks_start, parsed.asks_end, parsed.ask_count)

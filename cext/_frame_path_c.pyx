@@ -5,7 +5,8 @@ per-frame path is cached once in a C variable, and the wall clock is read with C
 clock instead of a call to ``time.time``. Its fields are declared in ``_frame_path_c.pxd`` so
 the compiled receive loop calls ``feed`` directly. The feed lag is counted in C: ``T`` read
 straight from its slot (no ``datetime``), the bucket found with integer operations. A plain
-``StreamStats`` has its per-frame counters bumped in their slots, not through attributes, and
+``StreamStats`` has its per-frame counters bumped in their slots, not through attributes (the
+int itself when the slot holds its only reference, so no int is made per frame), and
 the compiled book's ``apply_frame`` and dispatcher's ``dispatch`` are called in C when they
 are the ones given. When ``decode`` is msgspec's own ``Response`` decoder (as a stream builds
 it), trade and ticker updates are read in one pass (``_market_frames.pxi``): the same
@@ -15,7 +16,6 @@ it), trade and ticker updates are read in one pass (``_market_frames.pxi``): the
 cimport cython
 from cpython.dict cimport PyDict_GetItem
 from cpython.long cimport PyLong_AsSsize_t, PyLong_CheckExact
-from cpython.float cimport PyFloat_FromDouble
 from cpython.object cimport PyObject
 from cpython.time cimport time as wall_time
 
@@ -63,15 +63,81 @@ cdef Py_ssize_t BYTES_OFFSET = slot_offset(StreamStats.bytes)
 cdef Py_ssize_t RECEIVED_OFFSET = slot_offset(StreamStats.last_receive_time)
 
 
-cdef inline int bump(object instance, Py_ssize_t offset, Py_ssize_t by) except -1:
-    """``instance.<slot> += by`` for a plain StreamStats' counter."""
-    cdef PyObject* value = <PyObject*>slot_value(instance, offset)
-    if value is NULL:  # deleted by hand: the attribute's own AttributeError
-        raise AttributeError(f"{type(instance).__name__!r} object has no counter at {offset}")
-    counted = <object>value
-    counted += by
-    set_slot(instance, offset, counted)
-    return 0
+cdef extern from *:
+    """
+    /* PyLongObject's layout comes with Python.h (cpython/longintrepr.h) since 3.11. */
+
+    /* counter += by (by >= 0) for the int in a slot, in place when the slot holds the only
+       reference to it: nothing else can see the int change, and the frame path then makes
+       no new int per frame (two counters per frame, each an allocation and a free
+       otherwise). An int of more than two digits, or one referred to from anywhere else
+       (a caller holding stats.messages), gets a new int as `+` would make. */
+    static int frame_path_count(PyObject** where, Py_ssize_t by) {
+        PyObject* old = *where;
+        PyObject* counted;
+        if (old != NULL && Py_REFCNT(old) == 1 && PyLong_CheckExact(old) && by >= 0
+            && (size_t)by < ((size_t)1 << PyLong_SHIFT)) {
+            PyLongObject* number = (PyLongObject*)old;
+    #if PY_VERSION_HEX >= 0x030C0000
+            /* 3.12+: lv_tag is the digit count << 3 | the sign (0: positive). */
+            uintptr_t tag = number->long_value.lv_tag;
+            digit* digits = number->long_value.ob_digit;
+            Py_ssize_t size = (tag & 3) == 0 ? (Py_ssize_t)(tag >> 3) : 0;
+    #else
+            digit* digits = number->ob_digit;
+            Py_ssize_t size = Py_SIZE(old) > 0 ? Py_SIZE(old) : 0;
+    #endif
+            if (size == 1 && (uint64_t)digits[0] + (uint64_t)by <= PyLong_MASK) {
+                digits[0] += (digit)by;
+                return 0;
+            }
+            if (size == 2) {
+                uint64_t low = (uint64_t)digits[0] + (uint64_t)by;
+                uint64_t high = (uint64_t)digits[1] + (low >> PyLong_SHIFT);
+                if (high <= PyLong_MASK) {
+                    digits[0] = (digit)(low & PyLong_MASK);
+                    digits[1] = (digit)high;
+                    return 0;
+                }
+            }
+        }
+        if (old == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "a StreamStats counter was deleted");
+            return -1;
+        }
+        {
+            PyObject* step = PyLong_FromSsize_t(by);
+            if (step == NULL) return -1;
+            counted = PyNumber_Add(old, step);
+            Py_DECREF(step);
+        }
+        if (counted == NULL) return -1;
+        *where = counted;
+        Py_DECREF(old);
+        return 0;
+    }
+
+    /* *where = a float of now, reusing the float there when the slot holds its only reference. */
+    static int frame_path_stamp(PyObject** where, double now) {
+        PyObject* old = *where;
+        PyObject* stamped;
+        if (old != NULL && Py_REFCNT(old) == 1 && PyFloat_CheckExact(old)) {
+            ((PyFloatObject*)old)->ob_fval = now;
+            return 0;
+        }
+        stamped = PyFloat_FromDouble(now);
+        if (stamped == NULL) return -1;
+        *where = stamped;
+        Py_XDECREF(old);
+        return 0;
+    }
+    """
+    int count_in_slot "frame_path_count"(PyObject** where, Py_ssize_t by) except -1
+    int stamp_in_slot "frame_path_stamp"(PyObject** where, double now) except -1
+
+
+cdef inline PyObject** slot_address(object instance, Py_ssize_t offset) noexcept:
+    return <PyObject**>(<char*><PyObject*>instance + offset)
 
 
 cdef inline Py_ssize_t magnitude(unsigned long long value) noexcept:
@@ -143,9 +209,9 @@ cdef class FramePath:
         cdef bint is_trade = False
         cdef double now = wall_time()
         if self._direct_stats:
-            bump(stats, MESSAGES_OFFSET, 1)
-            bump(stats, BYTES_OFFSET, len(frame))
-            set_slot(stats, RECEIVED_OFFSET, PyFloat_FromDouble(now))
+            count_in_slot(slot_address(stats, MESSAGES_OFFSET), 1)
+            count_in_slot(slot_address(stats, BYTES_OFFSET), len(frame))
+            stamp_in_slot(slot_address(stats, RECEIVED_OFFSET), now)
         else:
             stats.messages += 1
             stats.bytes += len(frame)

@@ -269,18 +269,14 @@ cdef object _TICKER = Ticker._construct(
     {"market": "", "open": "", "high": "", "low": "", "close": "", "volume": "",
      "volume_in_btc": ""}
 )
-cdef object _copy_trade_update = _TRADE_UPDATE.__copy__
-cdef object _copy_ticker_update = _TICKER_UPDATE.__copy__
-cdef object _copy_trade = _TRADE.__copy__
-cdef object _copy_ticker = _TICKER.__copy__
-cdef NoArgs _TRADE_UPDATE_COPY
-cdef NoArgs _TICKER_UPDATE_COPY
-cdef NoArgs _TRADE_COPY
-cdef NoArgs _TICKER_COPY
-bind_noargs(&_TRADE_UPDATE_COPY, _copy_trade_update)
-bind_noargs(&_TICKER_UPDATE_COPY, _copy_ticker_update)
-bind_noargs(&_TRADE_COPY, _copy_trade)
-bind_noargs(&_TICKER_COPY, _copy_ticker)
+cdef Prototype _TRADE_UPDATE_COPY
+cdef Prototype _TICKER_UPDATE_COPY
+cdef Prototype _TRADE_COPY
+cdef Prototype _TICKER_COPY
+bind_prototype(&_TRADE_UPDATE_COPY, _TRADE_UPDATE, len(Response.__struct_fields__))
+bind_prototype(&_TICKER_UPDATE_COPY, _TICKER_UPDATE, len(Response.__struct_fields__))
+bind_prototype(&_TRADE_COPY, _TRADE, len(Trade.__struct_fields__))
+bind_prototype(&_TICKER_COPY, _TICKER, len(Ticker.__struct_fields__))
 
 # The trends MAX sends, one str each (a trade's other trend gets its own).
 cdef str _UP = "up"
@@ -323,7 +319,7 @@ cdef object build_trades(const char* s, MarketFrame* parsed, object created_at):
     cdef Py_ssize_t k
     for k in range(parsed.trade_count):
         item = &parsed.trades[k]
-        trade = call_noargs(&_TRADE_COPY, _copy_trade)
+        trade = copy_prototype(&_TRADE_COPY)
         set_slot(trade, _T_PRICE, span_str(s, &item.price))
         set_slot(trade, _T_VOLUME, span_str(s, &item.volume))
         # Most trades are stamped with the frame's own T: one int for both.
@@ -339,7 +335,7 @@ cdef object build_trades(const char* s, MarketFrame* parsed, object created_at):
 
 cdef object build_ticker(const char* s, MarketFrame* parsed, str market):
     cdef Py_ssize_t k
-    ticker = call_noargs(&_TICKER_COPY, _copy_ticker)
+    ticker = copy_prototype(&_TICKER_COPY)
     if same_text(market, s, &parsed.ticker[0]):
         set_slot(ticker, _TICKER_SLOTS[0], market)
     else:
@@ -361,10 +357,10 @@ cdef object read_market_frame(object frame, bint* is_trade):
     market = market_str(s, &parsed.market)
     created_at = PyLong_FromLongLong(parsed.created_at)
     if parsed.is_trade:
-        response = call_noargs(&_TRADE_UPDATE_COPY, _copy_trade_update)
+        response = copy_prototype(&_TRADE_UPDATE_COPY)
         set_slot(response, _R_TRADES, build_trades(s, &parsed, created_at))
     else:
-        response = call_noargs(&_TICKER_UPDATE_COPY, _copy_ticker_update)
+        response = copy_prototype(&_TICKER_UPDATE_COPY)
         set_slot(response, _R_TICKER, build_ticker(s, &parsed, market))
     set_slot(response, _R_MARKET, market)
     set_slot(response, _R_CREATED_AT, created_at)

@@ -50,38 +50,85 @@ cdef extern from *:
         Py_XDECREF(old);
     }
 
-    /* A bound METH_NOARGS builtin (msgspec's __copy__ of a prototype): its C function and
-       self, so that a call is the function's own, without the argument handling of a call. */
-    typedef struct { PyCFunction function; PyObject* self; } scan_noargs;
+    /* A prototype Struct and how to copy it. msgspec's __copy__ allocates, zeroes, then
+       fetches and sets each field through its field table; a Struct whose body is nothing
+       but its fields' slots (no GC, no __dict__, no weakrefs, as msgspec lays one out with
+       gc=False) is copied here by allocating it as its type does and copying every slot,
+       each with a reference of its own: the same object, without the per-field calls. */
+    typedef struct { PyObject* prototype; PyObject* copy; Py_ssize_t slots; } scan_prototype;
 
-    /* Keep method's function and self in bound (empty for any other kind of callable). */
-    static void scan_noargs_bind(scan_noargs* bound, PyObject* method) {
-        int kinds = METH_VARARGS | METH_KEYWORDS | METH_NOARGS | METH_O | METH_FASTCALL | METH_METHOD;
-        bound->function = NULL;
-        bound->self = NULL;
-        if (!PyCFunction_Check(method) || (PyCFunction_GET_FLAGS(method) & kinds) != METH_NOARGS) {
-            return;
+    /* The object slots of type and its bases, each marked in covered (indexed by word);
+       -1 when one is not a plain object slot or a word is named twice. */
+    static Py_ssize_t scan_mark_slots(PyTypeObject* type, char* covered, Py_ssize_t words) {
+        Py_ssize_t marked = 0;
+        for (PyTypeObject* base = type; base != NULL; base = base->tp_base) {
+            PyMemberDef* member = base->tp_members;
+            for (; member != NULL && member->name != NULL; member++) {
+                Py_ssize_t word = member->offset / (Py_ssize_t)sizeof(PyObject*);
+                if (member->type != T_OBJECT_EX
+                    || member->offset % (Py_ssize_t)sizeof(PyObject*) != 0
+                    || word < 0 || word >= words || covered[word]) return -1;
+                covered[word] = 1;
+                marked++;
+            }
         }
-        if (PyCFunction_GET_SELF(method) == NULL) return;
-        bound->self = PyCFunction_GET_SELF(method);
-        Py_INCREF(bound->self);  /* kept for the module's life, as the method is */
-        bound->function = PyCFunction_GET_FUNCTION(method);
+        return marked;
     }
 
-    /* method(): the kept function called as CPython calls a METH_NOARGS method, (self,
-       NULL), or method called as usual when none was kept. */
-    static PyObject* scan_noargs_call(scan_noargs* bound, PyObject* method) {
-        if (bound->function != NULL) return bound->function(bound->self, NULL);
-        return PyObject_CallNoArgs(method);
+    /* Keep prototype (for the module's life) and whether the plain copy fits its type,
+       whose fields number fields; else copies go through its __copy__. */
+    static int scan_prototype_bind(scan_prototype* bound, PyObject* prototype, Py_ssize_t fields) {
+        PyTypeObject* type = Py_TYPE(prototype);
+        Py_ssize_t words = type->tp_basicsize / (Py_ssize_t)sizeof(PyObject*);
+        Py_ssize_t head = (Py_ssize_t)(sizeof(PyObject) / sizeof(PyObject*));
+        char covered[64] = {0};
+        bound->slots = 0;
+        bound->copy = PyObject_GetAttrString(prototype, "__copy__");
+        if (bound->copy == NULL) return -1;
+        Py_INCREF(prototype);
+        bound->prototype = prototype;
+        if (PyType_IS_GC(type) || type->tp_itemsize != 0 || type->tp_dictoffset != 0
+            || type->tp_weaklistoffset != 0 || type->tp_basicsize % (Py_ssize_t)sizeof(PyObject*)
+            || words > 64 || type->tp_alloc != PyType_GenericAlloc
+            || type->tp_free != PyObject_Free) return 0;
+        if (scan_mark_slots(type, covered, words) != fields || words - head != fields) return 0;
+        for (Py_ssize_t word = head; word < words; word++) {
+            if (!covered[word]) return 0;
+        }
+        bound->slots = fields;
+        return 0;
+    }
+
+    /* A copy of the prototype: the same as its __copy__(). */
+    static PyObject* scan_prototype_copy(scan_prototype* bound) {
+        PyObject* prototype = bound->prototype;
+        PyTypeObject* type = Py_TYPE(prototype);
+        PyObject* copy;
+        PyObject** from;
+        PyObject** to;
+        if (bound->slots == 0) return PyObject_CallNoArgs(bound->copy);
+        /* PyType_GenericAlloc's allocation without its zeroing: every slot is set below. */
+        copy = (PyObject*)PyObject_Malloc((size_t)type->tp_basicsize);
+        if (copy == NULL) return PyErr_NoMemory();
+        from = (PyObject**)((char*)prototype + sizeof(PyObject));
+        to = (PyObject**)((char*)copy + sizeof(PyObject));
+        for (Py_ssize_t i = 0; i < bound->slots; i++) {
+            PyObject* value = from[i];
+            Py_XINCREF(value);
+            to[i] = value;
+        }
+        return PyObject_Init(copy, type);  /* the heap type's reference, the new reference */
     }
     """
     Py_ssize_t member_offset "scan_slot_offset"(object descriptor)
     void* slot_value "scan_slot"(object instance, Py_ssize_t offset)
     void set_slot "scan_set_slot"(object instance, Py_ssize_t offset, object value)
-    ctypedef struct NoArgs "scan_noargs":
+    ctypedef struct Prototype "scan_prototype":
         pass
-    void bind_noargs "scan_noargs_bind"(NoArgs* bound, object method)
-    object call_noargs "scan_noargs_call"(NoArgs* bound, object method)
+    int bind_prototype "scan_prototype_bind"(
+        Prototype* bound, object prototype, Py_ssize_t fields
+    ) except -1
+    object copy_prototype "scan_prototype_copy"(Prototype* bound)
 
 
 # The instants a Timestamp field accepts (msgspec's bounds on every T).

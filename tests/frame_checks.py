@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import operator
 import pickle
 import random
+import sys
+from collections.abc import Callable
 
 from maicoin.ws.response import Response
 
@@ -17,6 +20,21 @@ def assert_same_surface(taken: Response, decoded: Response) -> None:
     assert taken.model_dump() == decoded.model_dump()
     assert taken.model_dump_json() == decoded.model_dump_json()
     assert pickle.loads(pickle.dumps(taken)) == decoded
+
+
+def assert_references_balanced(
+    build: Callable[[], object], shared: tuple[object, ...], count: int = 1000
+) -> None:
+    """Each object ``build`` makes holds a reference of its own to every one of ``shared``
+    (values it copies from a prototype), and gives it back when it goes."""
+    gc.collect()
+    before = [sys.getrefcount(value) for value in shared]
+    built = [build() for _ in range(count)]
+    held = [sys.getrefcount(value) for value in shared]
+    assert all(now - then >= count for now, then in zip(held, before, strict=True)), (held, before)
+    del built
+    gc.collect()
+    assert [sys.getrefcount(value) for value in shared] == before
 
 
 def mutate(frame: bytes, rng: random.Random, alphabet: bytes) -> bytes:

@@ -17,7 +17,7 @@ import sys
 from typing import Any
 
 import pytest
-from frame_checks import assert_same_surface, mutate
+from frame_checks import assert_references_balanced, assert_same_surface, mutate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twins import compiled
@@ -25,7 +25,7 @@ from twins import compiled
 from maicoin.ws._frames import _book_py
 from maicoin.ws._frames.decode import make_decoder
 from maicoin.ws.channel import Channel
-from maicoin.ws.response import Response
+from maicoin.ws.response import Event, Response
 from maicoin.ws.stats import StreamStats
 from maicoin.ws.subscription import Subscription
 
@@ -342,6 +342,17 @@ def _taken(**fields: Any) -> Response:
     taken = _synced_keeper().apply_frame(json.dumps(_update(**fields)).encode())
     assert taken is not None
     return taken
+
+
+def test_every_response_holds_and_returns_its_own_references() -> None:
+    keeper = _synced_keeper()
+    updates = iter(
+        json.dumps(_update(a=[["101", str(n + 1)]], b=[], fi=11 + n, li=11 + n)).encode()
+        for n in range(2000)
+    )
+    assert_references_balanced(
+        lambda: keeper.apply_frame(next(updates)), (Channel.BOOK, Event.UPDATE)
+    )
 
 
 def test_levels_are_built_once_and_then_kept_as_a_plain_list() -> None:

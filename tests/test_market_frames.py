@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 import pytest
-from frame_checks import assert_same_surface, mutate
+from frame_checks import assert_references_balanced, assert_same_surface, mutate
 from twins import compiled
 
 from maicoin.ws._frames.decode import make_decoder
@@ -291,6 +291,17 @@ def test_each_response_is_its_own_and_leaves_the_next_untouched() -> None:
     again = read(ticker_frame)
     assert again is not None
     assert_same_response(again, decode(ticker_frame))
+
+
+def test_every_copy_holds_and_returns_its_own_references() -> None:
+    trade_frame = json.dumps(_trade_update(t=[{"p": "1", "v": "2", "T": 1_700_000_000_003}]))
+    ticker_frame = json.dumps(_ticker_update()).encode()
+    # A trade without "tr": its trend is the prototype's None, as are the other fields.
+    assert_references_balanced(lambda: read(trade_frame), (Channel.TRADE, Event.UPDATE))
+    assert_references_balanced(lambda: read(ticker_frame), (Channel.TICKER, Event.UPDATE))
+    trade = read(trade_frame)
+    assert trade is not None and trade.trades and trade.trades[0].trend is None
+    assert_same_response(trade, decode(trade_frame))
 
 
 def test_the_market_of_one_frame_is_never_that_of_another() -> None:

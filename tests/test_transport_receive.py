@@ -156,6 +156,60 @@ def test_feed_counts_into_a_stats_subclass_through_its_attributes(impl: ModuleTy
     assert plain.stats.decode_errors == watched.stats.decode_errors == 0
 
 
+def test_a_counter_someone_holds_never_changes_under_them(impl: ModuleType) -> None:
+    # The compiled twin bumps an int in place only while the stats' slot is its only
+    # reference: whatever a caller took out of the stats keeps its value.
+    parts = Parts()
+    path = parts.path(impl)
+    path.feed(TICKER)
+    messages, size, received = (
+        parts.stats.messages,
+        parts.stats.bytes,
+        parts.stats.last_receive_time,
+    )
+    kept = [messages, size, received]
+    path.feed(trade(1))
+    path.feed(TICKER)
+    assert kept == [1, len(TICKER), received] and messages == 1 and size == len(TICKER)
+    assert parts.stats.messages == 3
+    assert parts.stats.bytes == 2 * len(TICKER) + len(trade(1))
+    assert parts.stats.last_receive_time is not None and received is not None
+    assert parts.stats.last_receive_time >= received
+
+
+@pytest.mark.parametrize(
+    "start",
+    [2**30 - 3 * len(TICKER) // 2, 2**60 - 3 * len(TICKER) // 2, 2**90, -5, 0, 255, 256],
+    ids=["one-digit-edge", "two-digit-edge", "three-digits", "negative", "zero", "255", "256"],
+)
+def test_counters_are_exact_across_every_int_size(impl: ModuleType, start: int) -> None:
+    # Past 2**30 an int needs a second digit, past 2**60 a third; a counter set by hand may
+    # be anything. Every step must give what `+=` gives.
+    parts = Parts(stats=StreamStats(messages=start, bytes=start))
+    path = parts.path(impl)
+    for count in range(1, 4):
+        path.feed(TICKER)
+        assert parts.stats.messages == start + count
+        assert parts.stats.bytes == start + count * len(TICKER)
+        assert type(parts.stats.messages) is int and type(parts.stats.bytes) is int
+
+
+def test_a_counter_of_another_type_is_added_to_as_python_adds(impl: ModuleType) -> None:
+    parts = Parts(stats=StreamStats(messages=True, bytes=1.5))  # type: ignore[arg-type]
+    path = parts.path(impl)
+    path.feed(TICKER)
+    assert parts.stats.messages == 2 and type(parts.stats.messages) is int
+    assert parts.stats.bytes == 1.5 + len(TICKER) and type(parts.stats.bytes) is float
+
+
+def test_a_deleted_counter_fails_the_frame_with_attribute_error(impl: ModuleType) -> None:
+    parts = Parts()
+    path = parts.path(impl)
+    del parts.stats.messages
+    with pytest.raises(AttributeError):
+        path.feed(TICKER)
+
+
 def test_book_frames_reach_the_book_and_resyncs_are_requested(impl: ModuleType) -> None:
     parts = Parts(resync_for_book="resync btcusdt")
     path = parts.path(impl)
