@@ -8,7 +8,7 @@
 # characters CPython always ends with a NUL. NUL is neither space nor a plain string's
 # character, so s[n] stops every loop without a bounds check of its own.
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcmp, memcpy
 
 import maicoin.ws._model as _scan_model
@@ -48,6 +48,51 @@ cdef extern from *:
         Py_INCREF(value);
         *where = value;
         Py_XDECREF(old);
+    }
+
+    /* The run of ASCII digits at s: how many, with *value = *value * 10**count + their
+       number (modulo 2**64, as digit-by-digit accumulation wraps). room is how many bytes
+       from s may be read: eight at a time while eight are there, then one by one up to the
+       first character that is not a digit (a NUL ends every frame's characters). */
+    static inline Py_ssize_t scan_digit_run(const char* s, Py_ssize_t room, uint64_t* value) {
+        Py_ssize_t count = 0;
+        uint64_t acc = *value;
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        static const uint64_t POW10[9] = {
+            1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+            100000000ULL,
+        };
+        while (room - count >= 8) {
+            uint64_t chunk, digits, other;
+            int taken;
+            memcpy(&chunk, s + count, 8);
+            /* A byte is a digit when its high nibble is 3 before and after adding 6; the
+               first byte that is not one is the lowest set byte of other (a carry out of a
+               byte reaches only later bytes, past the run). */
+            other = ((chunk & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL)
+                | (((chunk + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL)
+                   ^ 0x3030303030303030ULL);
+            taken = other == 0 ? 8 : __builtin_ctzll(other) >> 3;
+            if (taken == 0) break;
+            /* The run's digit values in the top bytes, zeros (leading zeros) below. */
+            digits = (chunk - 0x3030303030303030ULL) << (8 * (8 - taken));
+            digits = (digits * 10) + (digits >> 8);
+            digits = (((digits & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32)))
+                + (((digits >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+            acc = acc * POW10[taken] + digits;
+            count += taken;
+            if (taken < 8) {
+                *value = acc;
+                return count;
+            }
+        }
+    #endif
+        while (count < room && s[count] >= '0' && s[count] <= '9') {
+            acc = acc * 10 + (uint64_t)(s[count] - '0');
+            count++;
+        }
+        *value = acc;
+        return count;
     }
 
     /* A prototype Struct and how to copy it. msgspec's __copy__ allocates, zeroes, then
@@ -120,6 +165,9 @@ cdef extern from *:
         return PyObject_Init(copy, type);  /* the heap type's reference, the new reference */
     }
     """
+    Py_ssize_t digit_run "scan_digit_run"(
+        const char* s, Py_ssize_t room, uint64_t* value
+    ) noexcept nogil
     Py_ssize_t member_offset "scan_slot_offset"(object descriptor)
     void* slot_value "scan_slot"(object instance, Py_ssize_t offset)
     void set_slot "scan_set_slot"(object instance, Py_ssize_t offset, object value)
@@ -167,21 +215,19 @@ cdef inline Py_ssize_t plain_int_end(
     past it, or -1 for anything else (a fraction, an exponent, more digits)."""
     cdef bint negative = False
     cdef Py_ssize_t first
-    cdef int64_t value = 0
+    cdef Py_ssize_t count
+    cdef uint64_t value = 0
     if i < n and s[i] == c'-':
         negative = True
         i += 1
     first = i
-    while i < n and c'0' <= s[i] <= c'9':
-        value = value * 10 + (s[i] - c'0')
-        i += 1
-        if i - first > 18:
-            return -1
-    if i == first or (s[first] == c'0' and i - first > 1):
+    count = digit_run(s + i, n - i, &value)
+    if count == 0 or count > 18 or (s[first] == c'0' and count > 1):
         return -1
+    i += count
     if i < n and (s[i] == c'.' or s[i] == c'e' or s[i] == c'E'):
         return -1
-    out[0] = -value if negative else value
+    out[0] = -<int64_t>value if negative else <int64_t>value
     return i
 
 

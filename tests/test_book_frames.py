@@ -168,6 +168,38 @@ def test_prices_read_from_the_frame_are_the_float_of_their_text(price: str) -> N
     ]
 
 
+def test_digit_runs_of_every_length_read_as_their_text() -> None:
+    # Digits are read eight at a time: every length across the 8- and 16-digit chunks, as
+    # the integer part, the fraction, or an id, must give what the text says.
+    rng = random.Random(8)
+    for whole in range(0, 21):
+        for fraction in (None, *range(0, 21)):
+            if whole == 0 and not fraction:
+                continue
+            digits = "".join(rng.choice("0123456789") for _ in range(whole)) or ""
+            if whole > 1:
+                digits = rng.choice("123456789") + digits[1:]
+            price = digits + ("" if fraction is None else "." + "7" * fraction)
+            text = json.dumps(_update(a=[[price, "4"]], b=[]))
+            fast, full = _synced_keeper(), _synced_keeper()
+            taken = fast.apply_frame(text.encode())
+            full.apply(decode(text))
+            assert taken is not None and _state(fast) == _state(full), price
+            assert [lv.price for lv in fast.books[MARKET].asks() if lv.price_text == price] == [
+                float(price)
+            ], price
+    for length in range(2, 21):
+        li = int("1" * length)  # past the keeper's li of 10, fi 11 in sequence
+        text = json.dumps(_update(fi=11, li=li, T=10**12 + li % 10**12))
+        fast = _synced_keeper()
+        taken = fast.apply_frame(text.encode())
+        # An id of at most 18 digits is read; a longer one is the full decode's business.
+        assert (taken is not None) == (length <= 18), length
+        if taken is not None:
+            assert taken.last_update_id == li and fast.books[MARKET].last_update_id == li
+            assert_same_surface(taken, decode(text))
+
+
 def test_numbers_past_the_exact_path_among_exact_ones_are_each_the_float_of_their_text() -> None:
     # The scanner reads exact numbers as it goes; CPython parses only the others, in place.
     asks = [["1e23", "1"], ["103", "9007199254740993"], ["104.25", "2"]]
