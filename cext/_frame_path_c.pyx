@@ -134,10 +134,8 @@ cdef extern from *:
     """
     int count_in_slot "frame_path_count"(PyObject** where, Py_ssize_t by) except -1
     int stamp_in_slot "frame_path_stamp"(PyObject** where, double now) except -1
-
-
-cdef inline PyObject** slot_address(object instance, Py_ssize_t offset) noexcept:
-    return <PyObject**>(<char*><PyObject*>instance + offset)
+    # _scan.pxi's C helper (declared here, where PyObject is known).
+    PyObject** slot_address "scan_slot_address"(object instance, Py_ssize_t offset) noexcept
 
 
 cdef inline Py_ssize_t magnitude(unsigned long long value) noexcept:

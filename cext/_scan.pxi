@@ -36,14 +36,19 @@ cdef extern from *:
         return member->offset;
     }
 
+    /* Where that slot is in instance. */
+    static inline PyObject** scan_slot_address(PyObject* instance, Py_ssize_t offset) {
+        return (PyObject**)((char*)instance + offset);
+    }
+
     /* The object in that slot, borrowed; NULL when unset. */
     static PyObject* scan_slot(PyObject* instance, Py_ssize_t offset) {
-        return *(PyObject**)((char*)instance + offset);
+        return *scan_slot_address(instance, offset);
     }
 
     /* Put value in that slot (a new reference taken), releasing what it held. */
     static void scan_set_slot(PyObject* instance, Py_ssize_t offset, PyObject* value) {
-        PyObject** where = (PyObject**)((char*)instance + offset);
+        PyObject** where = scan_slot_address(instance, offset);
         PyObject* old = *where;
         Py_INCREF(value);
         *where = value;
@@ -214,15 +219,13 @@ cdef inline Py_ssize_t plain_int_end(
     """Read a JSON integer of at most 18 digits (always within int64) at s[i]: the index
     past it, or -1 for anything else (a fraction, an exponent, more digits)."""
     cdef bint negative = False
-    cdef Py_ssize_t first
     cdef Py_ssize_t count
     cdef uint64_t value = 0
     if i < n and s[i] == c'-':
         negative = True
         i += 1
-    first = i
     count = digit_run(s + i, n - i, &value)
-    if count == 0 or count > 18 or (s[first] == c'0' and count > 1):
+    if count == 0 or count > 18 or (s[i] == c'0' and count > 1):
         return -1
     i += count
     if i < n and (s[i] == c'.' or s[i] == c'e' or s[i] == c'E'):

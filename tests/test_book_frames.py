@@ -176,7 +176,7 @@ def test_digit_runs_of_every_length_read_as_their_text() -> None:
         for fraction in (None, *range(0, 21)):
             if whole == 0 and not fraction:
                 continue
-            digits = "".join(rng.choice("0123456789") for _ in range(whole)) or ""
+            digits = "".join(rng.choice("0123456789") for _ in range(whole))
             if whole > 1:
                 digits = rng.choice("123456789") + digits[1:]
             price = digits + ("" if fraction is None else "." + "7" * fraction)
