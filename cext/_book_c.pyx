@@ -1205,6 +1205,8 @@ cdef class BookKeeper:
         self._stats = stats
         self._early_limit = checked_early_limit(early_limit)
         self._held = {}
+        self._version_int = None
+        self._version_value = 0
 
     @property
     def early_limit(self):
@@ -1312,6 +1314,10 @@ cdef class BookKeeper:
         if type(book) is not OrderBook:
             return None
         ours = <OrderBook>book
+        # The next frame's name is then the book's own, the dict's key when track put it
+        # there: that lookup stops at the identity check instead of comparing characters.
+        if ours._market is not market and ours._market == market:
+            self._last_market = ours._market
         # The sequencing rule's APPLIED case (OrderBook._apply_update); the others go the
         # full way, which also logs and counts them.
         if (
@@ -1355,9 +1361,18 @@ cdef class BookKeeper:
             bids = side_levels(frame, parsed.bids_start, parsed.bids_end, bid_count)
             set_slot(response, _BIDS, bids)
         set_slot(response, _CREATED_AT, PyLong_FromLongLong(parsed.created_at))
-        set_slot(response, _FIRST_UPDATE_ID, PyLong_FromLongLong(parsed.first_update_id))
-        set_slot(response, _LAST_UPDATE_ID, PyLong_FromLongLong(parsed.last_update_id))
-        set_slot(response, _VERSION, PyLong_FromLongLong(parsed.version))
+        # ints are immutable, so equal values can share one: most updates cover one id
+        # (fi == li), and a book's version stays the same from snapshot to snapshot.
+        last_update_id = PyLong_FromLongLong(parsed.last_update_id)
+        set_slot(response, _LAST_UPDATE_ID, last_update_id)
+        if parsed.first_update_id == parsed.last_update_id:
+            set_slot(response, _FIRST_UPDATE_ID, last_update_id)
+        else:
+            set_slot(response, _FIRST_UPDATE_ID, PyLong_FromLongLong(parsed.first_update_id))
+        if self._version_int is None or self._version_value != parsed.version:
+            self._version_int = PyLong_FromLongLong(parsed.version)
+            self._version_value = parsed.version
+        set_slot(response, _VERSION, self._version_int)
         return response
 
     cdef str _market_named(self, const char* name, Py_ssize_t length):

@@ -11,6 +11,8 @@
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcmp, memcpy
 
+import msgspec as _scan_msgspec
+
 import maicoin.ws._model as _scan_model
 
 cdef extern from "Python.h":
@@ -125,8 +127,41 @@ cdef extern from *:
         return marked;
     }
 
+    /* msgspec's deallocator of a Struct without GC (learnt from a probe type): it runs the
+       type's finalizer and clears its weakrefs if it has them, then walks each base's member
+       table to release the slots. A plain body (checked as for the copy: no finalizer, no
+       weakrefs, every word a field's slot) needs only the release, word by word. */
+    static destructor scan_msgspec_nogc_dealloc = NULL;
+
+    static int scan_learn_dealloc(PyObject* probe) {
+        if (!PyType_Check(probe) || PyType_IS_GC((PyTypeObject*)probe)) {
+            PyErr_SetString(PyExc_TypeError, "the probe must be a Struct type without GC");
+            return -1;
+        }
+        scan_msgspec_nogc_dealloc = ((PyTypeObject*)probe)->tp_dealloc;
+        return 0;
+    }
+
+    /* What msgspec's deallocator does for a plain body, without the member tables. */
+    static void scan_plain_dealloc(PyObject* self) {
+        PyTypeObject* type = Py_TYPE(self);
+        PyObject** slot = (PyObject**)((char*)self + sizeof(PyObject));
+        PyObject** end = (PyObject**)((char*)self + type->tp_basicsize);
+        for (; slot < end; slot++) {
+            PyObject* value = *slot;
+            if (value != NULL) {
+                *slot = NULL;
+                Py_DECREF(value);
+            }
+        }
+        type->tp_free(self);
+        Py_DECREF(type);  /* a heap type: each instance holds a reference to it */
+    }
+
     /* Keep prototype (for the module's life) and whether the plain copy fits its type,
-       whose fields number fields; else copies go through its __copy__. */
+       whose fields number fields; else copies go through its __copy__. A plain type still
+       released by msgspec's deallocator is given scan_plain_dealloc (the exact type only:
+       msgspec sets each subclass's own). */
     static int scan_prototype_bind(scan_prototype* bound, PyObject* prototype, Py_ssize_t fields) {
         PyTypeObject* type = Py_TYPE(prototype);
         Py_ssize_t words = type->tp_basicsize / (Py_ssize_t)sizeof(PyObject*);
@@ -146,6 +181,10 @@ cdef extern from *:
             if (!covered[word]) return 0;
         }
         bound->slots = fields;
+        if (scan_msgspec_nogc_dealloc != NULL && type->tp_dealloc == scan_msgspec_nogc_dealloc
+            && type->tp_finalize == NULL && type->tp_del == NULL) {
+            type->tp_dealloc = scan_plain_dealloc;
+        }
         return 0;
     }
 
@@ -178,11 +217,15 @@ cdef extern from *:
     void set_slot "scan_set_slot"(object instance, Py_ssize_t offset, object value)
     ctypedef struct Prototype "scan_prototype":
         pass
+    int learn_dealloc "scan_learn_dealloc"(object probe) except -1
     int bind_prototype "scan_prototype_bind"(
         Prototype* bound, object prototype, Py_ssize_t fields
     ) except -1
     object copy_prototype "scan_prototype_copy"(Prototype* bound)
 
+
+# A Struct type without GC: its deallocator is the one bind_prototype replaces on a plain type.
+learn_dealloc(_scan_msgspec.defstruct("NoGcProbe", [("value", object)], gc=False))
 
 # The instants a Timestamp field accepts (msgspec's bounds on every T).
 cdef int64_t MIN_UNIX_MS_C = _scan_model.MIN_UNIX_MS

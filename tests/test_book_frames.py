@@ -98,6 +98,53 @@ def test_an_update_is_applied_and_its_response_equals_the_decoded_one() -> None:
     assert [level.price_text for level in fast.books[MARKET].asks()] == ["101", "101.5", "102"]
 
 
+def test_ids_and_versions_read_as_their_own_values_from_frame_to_frame() -> None:
+    # Past CPython's cached small ints, one id (fi == li) and spans of ids, and a version
+    # that a resync changes: every Response still equals the decoded one, field by field.
+    big = 10**12
+    fast, full = _synced_keeper(li=big, v=7 * big), _synced_keeper(li=big, v=7 * big)
+    spans = [(big + 1, big + 1), (big + 2, big + 4), (big + 5, big + 5), (big + 5, big + 6)]
+    taken = []
+    for fi, li in spans:
+        raw = json.dumps(_update(fi=fi, li=li, v=7 * big)).encode()
+        response = fast.apply_frame(raw)
+        assert response is not None and full.apply(decode(raw)) is None
+        assert_same_surface(response, decode(raw))
+        taken.append(response)
+    assert [(r.first_update_id, r.last_update_id, r.version) for r in taken] == [
+        (fi, li, 7 * big) for fi, li in spans
+    ]
+    snapshot = {"c": "book", "e": "snapshot", "M": MARKET, "T": 2, "li": 3 * big, "v": 9 * big}
+    for keeper in (fast, full):
+        keeper.apply(decode(json.dumps({**snapshot, "a": [["101", "1"]], "b": [["99", "1"]]})))
+    raw = json.dumps(_update(fi=3 * big + 1, li=3 * big + 1, v=9 * big)).encode()
+    response = fast.apply_frame(raw)
+    assert response is not None and full.apply(decode(raw)) is None
+    assert_same_surface(response, decode(raw))
+    assert (response.first_update_id, response.last_update_id, response.version) == (
+        3 * big + 1,
+        3 * big + 1,
+        9 * big,
+    )
+    assert taken[0].version == 7 * big and _state(fast) == _state(full)
+
+
+def test_frames_are_named_by_their_own_market_whatever_book_holds_them() -> None:
+    # The keeper names the next frame's market with the book's own name when the two are
+    # equal; a book put in by hand under another market's key must not change the market a
+    # Response carries, frame after frame.
+    assert _book_c is not None
+    fast = _synced_keeper()
+    stranger = _book_c.OrderBook("ethusdt")
+    assert stranger.apply_snapshot([["101", "1"]], [["99", "1"]], 10, 1) is not None
+    fast.books[MARKET] = stranger
+    for n in range(3):
+        raw = json.dumps(_update(fi=11 + n, li=11 + n)).encode()
+        response = fast.apply_frame(raw)
+        assert response is not None and response.market == MARKET
+    assert stranger.last_update_id == 13
+
+
 def test_text_frames_are_read_as_well_as_bytes() -> None:
     keeper = _synced_keeper()
     taken = keeper.apply_frame(json.dumps(_update()))

@@ -1,6 +1,7 @@
 # The compiled BookKeeper's fields, for the compiled frame path that calls apply_frame in C.
 
 cimport cython
+from libc.stdint cimport int64_t
 
 
 @cython.final
@@ -10,6 +11,8 @@ cdef class BookKeeper:
     cdef dict _held
     cdef Py_ssize_t _early_limit
     cdef str _last_market
+    cdef object _version_int  # the int of _version_value, shared by the updates of that version
+    cdef int64_t _version_value
 
     cpdef object apply_frame(self, object frame)
     cdef str _market_named(self, const char* name, Py_ssize_t length)
