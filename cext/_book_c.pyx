@@ -754,6 +754,18 @@ cdef enum:
     _KEYS_REQUIRED = 1 | 2 | 4 | 32 | 64 | 128 | 256
 
 
+# A one-character key's bit (0 for a key the scanner does not take).
+cdef unsigned int[256] _BOOK_KEYS
+_BOOK_KEYS[:] = [0] * 256
+_BOOK_KEYS[ord("c")] = _KEY_C
+_BOOK_KEYS[ord("e")] = _KEY_E
+_BOOK_KEYS[ord("M")] = _KEY_M
+_BOOK_KEYS[ord("a")] = _KEY_A
+_BOOK_KEYS[ord("b")] = _KEY_B
+_BOOK_KEYS[ord("T")] = _KEY_T
+_BOOK_KEYS[ord("v")] = _KEY_V
+
+
 cdef struct FrameLevel:
     Py_ssize_t price_start
     Py_ssize_t price_end
@@ -847,8 +859,7 @@ cdef inline Py_ssize_t levels_end(
 cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexcept nogil:
     """Read a book update of the plain shape into frame; False for any other document."""
     cdef Py_ssize_t i
-    cdef Py_ssize_t key_start
-    cdef Py_ssize_t key_end
+    cdef Span name
     cdef Py_ssize_t value_end
     cdef unsigned int key
     cdef int64_t* number
@@ -863,41 +874,20 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
         return False
     i = skip_space(s, i + 1)
     while True:
-        if i >= n or s[i] != c'"':
-            return False
-        key_start = i + 1
-        key_end = plain_string_end(s, i)
-        if key_end < 0:
-            return False
-        i = skip_space(s, key_end + 1)
-        if i >= n or s[i] != c':':
-            return False
-        i = skip_space(s, i + 1)
-        if i >= n:
+        i = key_end(s, i, n, &name)
+        if i < 0 or i >= n:
             return False
         number = NULL
-        if key_end - key_start == 1:
-            key = 0
-            if s[key_start] == c'c':
-                key = _KEY_C
-            elif s[key_start] == c'e':
-                key = _KEY_E
-            elif s[key_start] == c'M':
-                key = _KEY_M
-            elif s[key_start] == c'a':
-                key = _KEY_A
-            elif s[key_start] == c'b':
-                key = _KEY_B
-            elif s[key_start] == c'T':
-                key = _KEY_T
+        if name.end - name.start == 1:
+            key = _BOOK_KEYS[<unsigned char>s[name.start]]
+            if key == _KEY_T:
                 number = &frame.created_at
-            elif s[key_start] == c'v':
-                key = _KEY_V
+            elif key == _KEY_V:
                 number = &frame.version
-        elif span_is(s, key_start, key_end, b"fi", 2):
+        elif span_is(s, name.start, name.end, b"fi", 2):
             key = _KEY_FI
             number = &frame.first_update_id
-        elif span_is(s, key_start, key_end, b"li", 2):
+        elif span_is(s, name.start, name.end, b"li", 2):
             key = _KEY_LI
             number = &frame.last_update_id
         else:

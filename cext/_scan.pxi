@@ -319,6 +319,18 @@ cdef inline Py_ssize_t key_end(
 ) noexcept nogil:
     """s[i] opens an object's key: keep its span and return the index of its value (past
     the colon and spaces), or -1 unless a plain string and a colon are there."""
+    # MAX's keys are one or two characters, written "k": with nothing between: read that
+    # spelling at fixed places. (Each read is in bounds: a character that is neither NUL
+    # nor a quote comes before it, and s[n] is NUL.)
+    if i < n and s[i] == c'"' and _PLAIN[<unsigned char>s[i + 1]]:
+        if s[i + 2] == c'"' and s[i + 3] == c':':
+            key.start = i + 1
+            key.end = i + 2
+            return skip_space(s, i + 4)
+        if _PLAIN[<unsigned char>s[i + 2]] and s[i + 3] == c'"' and s[i + 4] == c':':
+            key.start = i + 1
+            key.end = i + 3
+            return skip_space(s, i + 5)
     i = string_end(s, i, n, key)
     if i < 0:
         return -1

@@ -164,6 +164,8 @@ def test_text_frames_are_read_as_well_as_bytes() -> None:
         json.dumps({k: v for k, v in _update().items() if k not in ("a", "b")}),
         json.dumps(_update(a=[["1e2", "0.5E-3"], ["100.0", "7"]])),
         json.dumps(_update(), separators=(",\t", ":\n")),
+        json.dumps(_update(), separators=(",", ":")),
+        json.dumps(_update(), separators=(",", " :")),
     ],
     ids=[
         "indented",
@@ -174,6 +176,8 @@ def test_text_frames_are_read_as_well_as_bytes() -> None:
         "no-sides",
         "exponents",
         "tabs-and-newlines",
+        "compact",
+        "space-before-colons",
     ],
 )
 def test_every_plain_spelling_is_taken_as_the_full_path_would(text: str) -> None:
@@ -270,6 +274,7 @@ def test_unread_levels_take_only_decimal_strings() -> None:
         _book_c.LazyLevels(raw, raw.index(b"[["), raw.index(b"]]") + 2)
 
 
+_COMPACT = json.dumps(_update(), separators=(",", ":"))
 REFUSED = {
     "snapshot": json.dumps(_update(e="snapshot")),
     "other channel": json.dumps(_update(c="trade")),
@@ -305,6 +310,12 @@ REFUSED = {
     "NUL after the document": json.dumps(_update()) + "\x00",
     "raw tab in a market": json.dumps(_update()).replace("btcusdt", "btc\tusdt"),
     "not an object": json.dumps([_update()]),
+    # MAX's compact spelling, which the scanner reads at fixed places: cut or grown there.
+    "cut inside a short key": _COMPACT[: _COMPACT.index('"li"') + 2],
+    "cut before a short key's colon": _COMPACT[: _COMPACT.index('"li"') + 4],
+    "cut after a short key": _COMPACT[: _COMPACT.index('"li"') + 5],
+    "three-character key": _COMPACT.replace('"li":', '"lii":'),
+    "short key unclosed": _COMPACT.replace('"li":', '"li:'),
     "stale": json.dumps(_update(fi=5, li=10)),
     "gap": json.dumps(_update(fi=13, li=14)),
     "other version": json.dumps(_update(v=2)),

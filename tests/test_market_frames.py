@@ -149,6 +149,8 @@ def test_every_frame_of_the_blast_streams_is_read_or_declined_as_decoded() -> No
         json.dumps(_ticker_update(tk={**_ticker_update()["tk"], "M": "ethusdt"})),
         json.dumps(_ticker_update(tk=dict.fromkeys(_ticker_update()["tk"], "x y"))),
         ' {"c":"trade","e":"update","M":"btcusdt","t":[ ],"T":1} \r\n',
+        json.dumps(_trade_update(), separators=(",", ":")),
+        json.dumps(_ticker_update(), separators=(",", " :")),
     ],
     ids=[
         "indented",
@@ -165,6 +167,8 @@ def test_every_frame_of_the_blast_streams_is_read_or_declined_as_decoded() -> No
         "ticker-of-another-market",
         "ticker-spaces-in-values",
         "spaces-around",
+        "compact",
+        "ticker-space-before-colons",
     ],
 )
 def test_every_plain_spelling_is_read_as_decoded(text: str) -> None:
@@ -187,6 +191,7 @@ def _mutated(frame: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[s
 _DELETE = object()
 _TRADE = _trade_update()
 _TICKER = _ticker_update()
+_COMPACT = json.dumps(_TRADE, separators=(",", ":"))
 DECLINED = {
     "book update": json.dumps({"c": "book", "e": "update", "M": MARKET, "T": 1}),
     "trade snapshot": json.dumps(_trade_update(e="snapshot")),
@@ -230,6 +235,12 @@ DECLINED = {
     "NUL after the document": json.dumps(_trade_update()) + "\x00",
     "not an object": json.dumps([_trade_update()]),
     "a trailing comma": json.dumps(_trade_update())[:-1] + ",}",
+    # MAX's compact spelling, whose short keys are read at fixed places: cut or grown there.
+    "cut inside a short key": _COMPACT[: _COMPACT.index('"tr"') + 2],
+    "cut before a short key's colon": _COMPACT[: _COMPACT.index('"tr"') + 4],
+    "cut after a short key": _COMPACT[: _COMPACT.index('"tr"') + 5],
+    "three-character key": _COMPACT.replace('"tr":', '"trr":'),
+    "short key unclosed": _COMPACT.replace('"M":', '"M:'),
 }
 
 
