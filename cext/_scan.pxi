@@ -153,31 +153,43 @@ cdef extern from *:
     #define SCAN_COUNT_NONE 0
     #endif
 
+    /* True when value is None and its count is left for scan_settle_none (nones counts it). */
+    static inline int scan_defer_none(PyObject* value, Py_ssize_t* nones) {
+    #if SCAN_COUNT_NONE
+        if (value == Py_None) {
+            (*nones)++;
+            return 1;
+        }
+    #endif
+        (void)value;
+        (void)nones;
+        return 0;
+    }
+
+    /* None's count changed by change at once: the references scan_defer_none left. (It never
+       reaches zero: the interpreter holds None for its whole life.) */
+    static inline void scan_settle_none(Py_ssize_t change) {
+    #if SCAN_COUNT_NONE
+        Py_SET_REFCNT(Py_None, Py_REFCNT(Py_None) + change);
+    #else
+        (void)change;
+    #endif
+    }
+
     /* What msgspec's deallocator does for a plain body, without the member tables. */
     static void scan_plain_dealloc(PyObject* self) {
         PyTypeObject* type = Py_TYPE(self);
         PyObject** slot = (PyObject**)((char*)self + sizeof(PyObject));
         PyObject** end = (PyObject**)((char*)self + type->tp_basicsize);
-    #if SCAN_COUNT_NONE
         Py_ssize_t nones = 0;
-    #endif
         for (; slot < end; slot++) {
             PyObject* value = *slot;
             if (value != NULL) {
                 *slot = NULL;
-    #if SCAN_COUNT_NONE
-                if (value == Py_None) {
-                    nones++;
-                    continue;
-                }
-    #endif
-                Py_DECREF(value);
+                if (!scan_defer_none(value, &nones)) Py_DECREF(value);
             }
         }
-    #if SCAN_COUNT_NONE
-        /* None's count never reaches zero: the interpreter holds it for its whole life. */
-        Py_SET_REFCNT(Py_None, Py_REFCNT(Py_None) - nones);
-    #endif
+        scan_settle_none(-nones);
         type->tp_free(self);
         Py_DECREF(type);  /* a heap type: each instance holds a reference to it */
     }
@@ -225,23 +237,13 @@ cdef extern from *:
         if (copy == NULL) return PyErr_NoMemory();
         from = (PyObject**)((char*)prototype + sizeof(PyObject));
         to = (PyObject**)((char*)copy + sizeof(PyObject));
-    #if SCAN_COUNT_NONE
         Py_ssize_t nones = 0;
-    #endif
         for (Py_ssize_t i = 0; i < bound->slots; i++) {
             PyObject* value = from[i];
             to[i] = value;
-    #if SCAN_COUNT_NONE
-            if (value == Py_None) {
-                nones++;
-                continue;
-            }
-    #endif
-            Py_XINCREF(value);
+            if (!scan_defer_none(value, &nones)) Py_XINCREF(value);
         }
-    #if SCAN_COUNT_NONE
-        Py_SET_REFCNT(Py_None, Py_REFCNT(Py_None) + nones);
-    #endif
+        scan_settle_none(nones);
         return PyObject_Init(copy, type);  /* the heap type's reference, the new reference */
     }
     """
