@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import runpy
 from pathlib import Path
@@ -21,6 +22,20 @@ HOT_PATHS = (
     "maicoin.ws._frames._frame_path_c",
     "maicoin.ws._io._receive_c",
 )
+# picows' listener in C, built only where picows (a build requirement) is installed.
+PICOWS_LISTENER = "maicoin.ws._io._picows_listener_c"
+
+
+def picows_version() -> str | None:
+    """The version of the picows whose C declarations (its .pxd file) the build can cimport."""
+    spec = importlib.util.find_spec("picows")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    if not (folder / "picows.pxd").is_file():
+        return None
+    # Read without importing picows: its version file is plain Python.
+    return str(runpy.run_path(str(folder / "version.py"))["__version__"])
 
 
 def extensions() -> list[Extension]:
@@ -33,6 +48,17 @@ def extensions() -> list[Extension]:
         Extension(name, [f"cext/{name.rsplit('.', 1)[1]}.pyx"], extra_compile_args=["-O3"])
         for name in HOT_PATHS
     ]
+    version = picows_version()
+    if version is not None:
+        # The compiled listener records the release it was built for (picows_listener.py).
+        modules.append(
+            Extension(
+                PICOWS_LISTENER,
+                [f"cext/{PICOWS_LISTENER.rsplit('.', 1)[1]}.pyx"],
+                extra_compile_args=["-O3"],
+                define_macros=[("MAICOIN_WS_PICOWS_VERSION", f'"{version}"')],
+            )
+        )
     return cythonize(
         modules,
         # A .pxd is found by its module's name under src/ (``_frame_path_c.pxd``).

@@ -45,23 +45,7 @@ async def pull_frames(FramePath path, read):
 cdef class PushReceiver:
     """Takes frames from a transport's synchronous callback (see ``_receive_py.PushReceiver``)."""
 
-    cdef FramePath _path
-    cdef object _pause_reading
-    cdef object _resume_reading
-    cdef object _on_failure
-    cdef object _on_control
-    cdef object _text
-    cdef object _binary
-    cdef object _continuation
-    cdef object _backlog
-    cdef object _joiner
-    cdef object _call_soon
-    cdef object _new_batch_cb
-    cdef Py_ssize_t _batch
-    cdef Py_ssize_t _max_size
-    cdef bint _draining
-    cdef bint _failed
-    cdef object _drain_task
+    # Fields in _receive_c.pxd.
 
     def __init__(
         self,
@@ -109,13 +93,7 @@ cdef class PushReceiver:
         cdef object kind = frame.msg_type
         cdef object payload
         if (kind is self._text or kind is self._binary) and frame.fin:
-            payload = frame.get_payload_as_bytes()
-            # picows refuses a frame over its bound with 1009 but still hands it over once
-            # read: it is dropped here, not decoded.
-            if len(payload) > self._max_size:
-                self._too_big(len(payload))
-                return
-            self._message(payload)
+            self.take_whole(frame.get_payload_as_bytes())
         elif kind is self._text or kind is self._binary or kind is self._continuation:
             self._fragment(kind, frame.fin, frame.get_payload_as_bytes())
         else:
@@ -147,6 +125,15 @@ cdef class PushReceiver:
         self._backlog.extend(payloads)
         if self._backlog and not self._draining and not self._failed:
             self._start_draining(None)
+
+    cdef void take_whole(self, object payload) except *:
+        cdef Py_ssize_t size = len(payload)
+        # picows refuses a frame over its bound with 1009 but still hands it over once read:
+        # it is dropped here, not decoded.
+        if size > self._max_size:
+            self._too_big(size)
+            return
+        self._message(payload)
 
     cdef void _fragment(self, object kind, object fin, object payload) except *:
         if self._failed:

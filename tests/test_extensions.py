@@ -21,6 +21,7 @@ SELECTORS = {
     "maicoin.ws._frames.dispatch": "maicoin.ws._frames._dispatch_c",
     "maicoin.ws._frames.frame_path": "maicoin.ws._frames._frame_path_c",
     "maicoin.ws._io.receive": "maicoin.ws._io._receive_c",
+    "maicoin.ws._io.picows_listener": "maicoin.ws._io._picows_listener_c",
     # The public face of the book follows its selector.
     "maicoin.ws.book": "maicoin.ws._frames._book_c",
 }

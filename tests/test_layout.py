@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_DIR = ROOT / "src" / "maicoin" / "ws"
 CEXT = ROOT / "cext"
 PACKAGE = "maicoin.ws"
-# The compiled modules' sources and where each module lives (setup.py's HOT_PATHS).
+# The compiled modules' sources and where each module lives (setup.py's HOT_PATHS and
+# PICOWS_LISTENER).
 COMPILED = {
     "_book_c": "maicoin.ws._frames._book_c",
     "_dispatch_c": "maicoin.ws._frames._dispatch_c",
     "_frame_path_c": "maicoin.ws._frames._frame_path_c",
     "_receive_c": "maicoin.ws._io._receive_c",
+    "_picows_listener_c": "maicoin.ws._io._picows_listener_c",
 }
 _CYTHON_IMPORT = re.compile(
     r"^\s*(?:from\s+([\w.]+)\s+c?import\s+([\w, ()]+)|c?import\s+([\w.]+))", re.M

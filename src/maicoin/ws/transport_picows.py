@@ -2,7 +2,9 @@
 
 ``Stream(connect_factory=picows_connect)`` keeps the whole Stream API; frames are decoded,
 applied to the books and handed to sync handlers right in picows' frame callback, with no
-``await`` per frame.
+``await`` per frame. That callback is compiled against picows' own C declarations, so it is
+used with the picows release the package was built with (a build requirement); with any
+other release a Python callback does the same work, a little slower.
 
 The websockets keywords of the user's guide mean the same thing here:
 

@@ -39,6 +39,7 @@ except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("the picows transport needs picows: pip install 'maicoin-ws[fast]'") from exc
 
 from .._frames.frame_path import FramePath
+from .picows_listener import FrameListener
 from .push import failure_slot, push_until_closed
 from .receive import PushReceiver
 from .rules import MESSAGE_TOO_BIG, FragmentJoiner, MessageTooBig
@@ -148,8 +149,9 @@ async def _opened(uri: str, settings: _Settings) -> AsyncIterator[PicowsConnecti
 
 
 class _Listener(WSListener):
-    """picows' callbacks for one connection; messages are buffered for ``recv()`` until the
-    stream's ``PushReceiver`` takes ``on_ws_frame`` over."""
+    """What picows' callbacks do for one connection; messages are buffered for ``recv()``
+    until the stream's ``PushReceiver`` takes frames over. picows calls them through the
+    connection's ``FrameListener``, which forwards the three overridden here."""
 
     def __init__(
         self, max_queue: int | None, max_size: int | None = None, close_timeout: float | None = None
@@ -314,9 +316,16 @@ async def _connected_socket(host: str, port: int) -> socket.socket:
 class PicowsConnection:
     """One picows WebSocket connection: ``send``/``recv``/``close`` plus the push path."""
 
-    def __init__(self, transport: WSTransport, listener: _Listener, settings: _Settings) -> None:
+    def __init__(
+        self,
+        transport: WSTransport,
+        listener: _Listener,
+        callbacks: FrameListener,
+        settings: _Settings,
+    ) -> None:
         self.transport = transport
         self._listener = listener
+        self._callbacks = callbacks
         self._close_timeout = settings.close_timeout
         self._max_queue = settings.max_queue
         self._max_size = settings.max_size
@@ -332,17 +341,18 @@ class PicowsConnection:
     async def open(cls, uri: str, settings: _Settings) -> PicowsConnection:
         """Connect and complete the WebSocket handshake."""
         listener = _Listener(settings.max_queue, settings.max_size, settings.close_timeout)
+        callbacks = FrameListener(listener)
         options = settings.ws_connect_options
         sockets = _SocketKeeper(options.get("socket_factory"))
         if _ADDRESS_KEYWORDS.isdisjoint(options):
             options = {**options, "socket_factory": sockets}
         try:
             async with asyncio.timeout(settings.open_timeout):
-                transport, _ = await ws_connect(lambda request, response: listener, uri, **options)
+                transport, _ = await ws_connect(lambda request, response: callbacks, uri, **options)
         except (asyncio.CancelledError, TimeoutError):
             sockets.hang_up()
             raise
-        return cls(transport, listener, settings)
+        return cls(transport, listener, callbacks, settings)
 
     @property
     def closed(self) -> bool:
@@ -440,9 +450,7 @@ class PicowsConnection:
         )
         early = list(listener.frames)
         listener.frames.clear()
-        # picows looks the method up on the listener for every frame: the compiled receiver
-        # answers it directly, with no Python frame in between.
-        listener.on_ws_frame = receiver.on_ws_frame  # type: ignore[method-assign]
+        self._callbacks.attach(receiver)
         listener.resume_reading()
         try:
             await push_until_closed(receiver, early, listener.disconnected, failed)
