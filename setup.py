@@ -6,6 +6,7 @@ import importlib.util
 import os
 import runpy
 from pathlib import Path
+from typing import Any
 
 from setuptools import Extension, setup
 from setuptools.command.install_lib import install_lib
@@ -38,27 +39,25 @@ def picows_version() -> str | None:
     return str(runpy.run_path(str(folder / "version.py"))["__version__"])
 
 
+def compiled(name: str, **options: Any) -> Extension:
+    """The extension of module ``name``, built from its source in cext/."""
+    return Extension(
+        name, [f"cext/{name.rsplit('.', 1)[1]}.pyx"], extra_compile_args=["-O3"], **options
+    )
+
+
 def extensions() -> list[Extension]:
     """The compiled hot paths; none only when the opt-out variable asks for a pure build."""
     if _rule["extensions_disabled"]():
         return []
     from Cython.Build import cythonize
 
-    modules = [
-        Extension(name, [f"cext/{name.rsplit('.', 1)[1]}.pyx"], extra_compile_args=["-O3"])
-        for name in HOT_PATHS
-    ]
+    modules = [compiled(name) for name in HOT_PATHS]
     version = picows_version()
     if version is not None:
         # The compiled listener records the release it was built for (picows_listener.py).
-        modules.append(
-            Extension(
-                PICOWS_LISTENER,
-                [f"cext/{PICOWS_LISTENER.rsplit('.', 1)[1]}.pyx"],
-                extra_compile_args=["-O3"],
-                define_macros=[("MAICOIN_WS_PICOWS_VERSION", f'"{version}"')],
-            )
-        )
+        macro = ("MAICOIN_WS_PICOWS_VERSION", f'"{version}"')
+        modules.append(compiled(PICOWS_LISTENER, define_macros=[macro]))
     return cythonize(
         modules,
         # A .pxd is found by its module's name under src/ (``_frame_path_c.pxd``).

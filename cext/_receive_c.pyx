@@ -91,7 +91,6 @@ cdef class PushReceiver:
     def on_ws_frame(self, transport, frame):
         """picows' frame callback (a ``WSFrame``, valid only during the call)."""
         cdef object kind = frame.msg_type
-        cdef object payload
         if (kind is self._text or kind is self._binary) and frame.fin:
             self.take_whole(frame.get_payload_as_bytes())
         elif kind is self._text or kind is self._binary or kind is self._continuation:
