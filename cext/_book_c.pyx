@@ -1198,6 +1198,15 @@ cdef class BookKeeper:
         self._version_int = None
         self._version_value = 0
 
+    def __dealloc__(self):
+        self._drop_spare()
+
+    cdef void _drop_spare(self) noexcept:
+        """Let the Response kept for reuse go (and the frame its levels hold)."""
+        cdef PyObject* spare = self._spare
+        self._spare = NULL
+        xdecref(spare)
+
     @property
     def early_limit(self):
         """Updates held per market while its book waits for a snapshot."""
@@ -1222,6 +1231,7 @@ cdef class BookKeeper:
     def invalidate_all(self):
         """A new connection: every book waits for its new snapshot; held updates go."""
         self._held.clear()
+        self._drop_spare()
         for book in self.books.values():
             book.invalidate()
 
@@ -1341,7 +1351,7 @@ cdef class BookKeeper:
             level = &parsed.levels[i]
             apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, frame, level)
         ours._last_update_id = parsed.last_update_id
-        response = copy_prototype(&_UPDATE_COPY)
+        response = renew_prototype(&_UPDATE_COPY, &self._spare)
         set_slot(response, _MARKET, market)
         if parsed.asks_start >= 0:
             asks = side_levels(frame, parsed.asks_start, parsed.asks_end, parsed.ask_count)

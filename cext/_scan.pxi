@@ -246,6 +246,36 @@ cdef extern from *:
         scan_settle_none(nones);
         return PyObject_Init(copy, type);  /* the heap type's reference, the new reference */
     }
+
+    /* A copy of the prototype, kept in *spare: the one made for the last frame again when
+       *spare holds its only reference (the handler let it go, so nothing can see it
+       change), each slot set back to the prototype's value; else a new copy, which *spare
+       then keeps. Saves the allocation, the copy of every slot and the release of every
+       slot for most frames (CPython's zip() reuses its result tuple the same way). */
+    static PyObject* scan_prototype_renew(scan_prototype* bound, PyObject** spare) {
+        PyObject* held = *spare;
+        PyObject* copy;
+        if (held != NULL && Py_REFCNT(held) == 1 && bound->slots != 0) {
+            PyObject** from = (PyObject**)((char*)bound->prototype + sizeof(PyObject));
+            PyObject** to = (PyObject**)((char*)held + sizeof(PyObject));
+            for (Py_ssize_t i = 0; i < bound->slots; i++) {
+                PyObject* old = to[i];
+                if (old != from[i]) {
+                    Py_XINCREF(from[i]);
+                    to[i] = from[i];
+                    Py_XDECREF(old);
+                }
+            }
+            Py_INCREF(held);
+            return held;
+        }
+        copy = scan_prototype_copy(bound);
+        if (copy == NULL) return NULL;
+        Py_INCREF(copy);
+        *spare = copy;
+        Py_XDECREF(held);
+        return copy;
+    }
     """
     Py_ssize_t digit_run "scan_digit_run"(
         const char* s, Py_ssize_t room, uint64_t* value
@@ -260,6 +290,7 @@ cdef extern from *:
         Prototype* bound, object prototype, Py_ssize_t fields
     ) except -1
     object copy_prototype "scan_prototype_copy"(Prototype* bound)
+    object renew_prototype "scan_prototype_renew"(Prototype* bound, PyObject** spare)
 
 
 # A Struct type without GC: its deallocator is the one bind_prototype replaces on a plain type.

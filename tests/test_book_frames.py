@@ -440,9 +440,74 @@ def test_every_response_holds_and_returns_its_own_references() -> None:
         json.dumps(_update(a=[["101", str(n + 1)]], b=[], fi=11 + n, li=11 + n)).encode()
         for n in range(2000)
     )
+    # The keeper keeps the last Response it made, to reuse for the next frame.
     assert_references_balanced(
-        lambda: keeper.apply_frame(next(updates)), (Channel.BOOK, Event.UPDATE)
+        lambda: keeper.apply_frame(next(updates)), (Channel.BOOK, Event.UPDATE), kept=1
     )
+
+
+def test_the_reused_response_goes_with_its_keeper() -> None:
+    keeper = _synced_keeper()
+    raw = json.dumps(_update(a=[["101.5", "4"]], b=[])).encode()
+    alone = sys.getrefcount(raw)
+    assert keeper.apply_frame(raw) is not None
+    assert sys.getrefcount(raw) == alone + 2  # its level in the book, the spare's asks
+    del keeper
+    gc.collect()
+    assert sys.getrefcount(raw) == alone
+
+
+def _frames(count: int, **fields: Any) -> list[bytes]:
+    """count in-sequence updates of the synced keeper's book (the first one fi=li=11)."""
+    return [
+        json.dumps(_update(fi=11 + n, li=11 + n, **fields) | {"a": [["101", str(n + 1)]]}).encode()
+        for n in range(count)
+    ]
+
+
+def test_a_response_let_go_is_renewed_for_the_next_frame() -> None:
+    keeper = _synced_keeper()
+    first, second, third = _frames(3)
+    taken = keeper.apply_frame(first)
+    assert taken is not None
+    address = id(taken)
+    del taken
+    renewed = keeper.apply_frame(second)
+    assert id(renewed) == address  # the same object: no allocation, no copy of its slots
+    assert_same_surface(renewed, decode(second))
+    assert renewed.first_update_id == 12 and renewed.asks == [["101", "2"]]
+    del renewed
+    assert_same_surface(keeper.apply_frame(third), decode(third))
+
+
+def test_a_response_someone_holds_is_never_renewed() -> None:
+    keeper = _synced_keeper()
+    frames = _frames(50)
+    kept = [keeper.apply_frame(frame) for frame in frames]
+    assert len({id(response) for response in kept}) == len(frames)
+    for response, frame in zip(kept, frames, strict=True):
+        assert_same_surface(response, decode(frame))
+    # Holding one of its fields is not holding it: the field outlives the renewal.
+    asks = kept[-1].asks
+    del kept
+    later = keeper.apply_frame(json.dumps(_update(fi=61, li=61, a=[["103", "7"]])).encode())
+    assert later.asks == [["103", "7"]] and asks == [["101", "50"]]
+
+
+def test_a_renewed_response_forgets_what_a_handler_wrote_into_the_last_one() -> None:
+    keeper = _synced_keeper()
+    first, second = _frames(2, b=[])
+    taken = keeper.apply_frame(first)
+    # A handler may set any field of the (mutable) Response it was given, read its levels
+    # (which makes them lists), then let it go.
+    taken.trades = ["written by a handler"]
+    taken.bids = [["1", "1"]]
+    taken.created_at = 5
+    assert taken.asks == [["101", "1"]]
+    del taken
+    renewed = keeper.apply_frame(second)
+    assert_same_surface(renewed, decode(second))
+    assert renewed.trades is None and renewed.bids == []
 
 
 def test_levels_are_built_once_and_then_kept_as_a_plain_list() -> None:
@@ -510,7 +575,9 @@ def test_kept_levels_hold_the_frame_and_read_its_texts_after_it_is_dropped() -> 
     taken = keeper.apply_frame(raw)
     assert taken is not None
     del taken  # its unread levels held the frame too
-    assert sys.getrefcount(raw) == alone + 2  # two levels kept, one removed
+    # Two levels kept, one removed; and the Response the keeper keeps for reuse holds it
+    # by its asks and bids until the next frame renews it.
+    assert sys.getrefcount(raw) == alone + 2 + 2
     del raw
     gc.collect()
     book = keeper.books[MARKET]
@@ -529,8 +596,9 @@ def test_a_frame_is_released_when_its_levels_leave_the_book() -> None:
     raw = json.dumps(_update(a=[["101.5", "4"]], b=[["98", "2"]])).encode()
     alone = sys.getrefcount(raw)
     assert keeper.apply_frame(raw) is not None
-    assert sys.getrefcount(raw) == alone + 2
-    # One level replaced by a later frame, the other removed by it: nothing holds raw.
+    assert sys.getrefcount(raw) == alone + 2 + 2  # and the reused Response's asks and bids
+    # One level replaced by a later frame, the other removed by it, the Response renewed:
+    # nothing holds raw.
     later = _update(fi=13, li=13, a=[["101.5", "5"]], b=[["98", "0"]])
     assert keeper.apply_frame(json.dumps(later).encode()) is not None
     assert sys.getrefcount(raw) == alone
@@ -538,8 +606,8 @@ def test_a_frame_is_released_when_its_levels_leave_the_book() -> None:
     kept = json.dumps(_update(fi=15, li=15, a=[], b=[["96", "1"]])).encode()
     alone = sys.getrefcount(kept)
     assert keeper.apply_frame(kept) is not None
-    assert sys.getrefcount(kept) == alone + 1
-    keeper.invalidate_all()  # a new connection clears the book
+    assert sys.getrefcount(kept) == alone + 1 + 1  # its bid, and the reused Response's bids
+    keeper.invalidate_all()  # a new connection clears the book and drops the spare Response
     keeper.apply(decode(json.dumps({**_update(), "e": "snapshot", "a": [], "b": [["1", "1"]]})))
     assert sys.getrefcount(kept) == alone
 
