@@ -179,12 +179,17 @@ def in_context_ns(
     the share ``apply_frame`` took; (nan, 0) with the pure-Python book."""
     if not hasattr(BookKeeper, "apply_frame"):
         return float("nan"), 0.0
-    run = InContext(payloads, indexes, between)
+    return best_pass_ns(InContext(payloads, indexes, between), len(indexes), repeat)
+
+
+def best_pass_ns(run: OnePass | InContext, count: int, repeat: int) -> tuple[float, float]:
+    """ns per timed frame of the fastest of ``repeat`` passes of ``run`` (which times
+    ``count`` frames, one clock read's cost subtracted), and the share it took."""
     best = float("inf")
     for _ in range(repeat):
         run()
         best = min(best, run.spent)
-    count = max(len(indexes), 1)
+    count = max(count, 1)
     return max(best / count - clock_overhead(), 0.0), run.taken / count
 
 
@@ -204,13 +209,7 @@ def one_pass_ns(
     ``apply_frame`` took; (nan, 0) with the pure-Python book, which has no such read."""
     if not hasattr(BookKeeper, "apply_frame"):
         return float("nan"), 0.0
-    run = OnePass(payloads, indexes)
-    best = float("inf")
-    for _ in range(repeat):
-        run()
-        best = min(best, run.spent)
-    count = max(len(indexes), 1)
-    return max(best / count - clock_overhead(), 0.0), run.taken / count
+    return best_pass_ns(OnePass(payloads, indexes), len(indexes), repeat)
 
 
 def market_pass_ns(chosen: Sequence[bytes], repeat: int) -> tuple[float, float]:
