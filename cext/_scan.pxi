@@ -258,6 +258,9 @@ cdef extern from *:
         if (held != NULL && Py_REFCNT(held) == 1 && bound->slots != 0) {
             PyObject** from = (PyObject**)((char*)bound->prototype + sizeof(PyObject));
             PyObject** to = (PyObject**)((char*)held + sizeof(PyObject));
+            /* Taken first: a release below can run a finalizer of whatever a handler stored
+               in a field, and a renewal from there must not reuse this one half reset. */
+            Py_INCREF(held);
             for (Py_ssize_t i = 0; i < bound->slots; i++) {
                 PyObject* old = to[i];
                 if (old != from[i]) {
@@ -266,7 +269,6 @@ cdef extern from *:
                     Py_XDECREF(old);
                 }
             }
-            Py_INCREF(held);
             return held;
         }
         copy = scan_prototype_copy(bound);

@@ -671,3 +671,23 @@ def test_the_frame_path_applies_each_update_once_and_hands_on_an_equal_response(
     expected = [decode(text) for text in frames if text != "{not json"]
     assert seen == expected
     assert keeper.books[MARKET].last_update_id == 15
+
+
+def test_a_renewal_started_from_a_finalizer_during_a_renewal_gets_its_own_response() -> None:
+    """Setting a field back can release what a handler stored there and run its finalizer;
+    a frame handled from that finalizer must not reuse the Response being reset."""
+    keeper = _synced_keeper()
+    first, second, third = _frames(3)
+    nested: list[Any] = []
+
+    class ReadsOnRelease:
+        def __del__(self) -> None:
+            nested.append(keeper.apply_frame(third))
+
+    taken = keeper.apply_frame(first)
+    taken.trades = ReadsOnRelease()
+    del taken
+    outer = keeper.apply_frame(second)
+    assert len(nested) == 1 and nested[0] is not outer
+    assert_same_surface(outer, decode(second))
+    assert_same_surface(nested[0], decode(third))
