@@ -856,6 +856,14 @@ cdef inline Py_ssize_t levels_end(
             return -1
 
 
+# A book update's first members as the exchange writes them (head_end).
+cdef extern from *:
+    """
+    static const char book_update_head[] = "{\\"c\\":\\"book\\",\\"e\\":\\"update\\",\\"M\\":\\"";
+    """
+    const char[31] _UPDATE_HEAD "book_update_head"
+
+
 cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexcept nogil:
     """Read a book update of the plain shape into frame; False for any other document."""
     cdef Py_ssize_t i
@@ -869,10 +877,24 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
     frame.ask_count = 0
     frame.asks_start = -1
     frame.bids_start = -1
-    i = skip_space(s, 0)
-    if i >= n or s[i] != c'{':
-        return False
-    i = skip_space(s, i + 1)
+    i = head_end(s, n, _UPDATE_HEAD, sizeof(_UPDATE_HEAD) - 1)
+    if i >= 0:
+        # c, e and M's opening quote as the exchange writes them: the loop goes on after M.
+        value_end = plain_string_end(s, i - 1)
+        if value_end < 0:
+            return False
+        frame.market_start = i
+        frame.market_end = value_end
+        frame.seen = _KEY_C | _KEY_E | _KEY_M
+        i = skip_space(s, value_end + 1)
+        if i >= n or s[i] != c',':
+            return False  # a closing brace: the required keys are missing
+        i = skip_space(s, i + 1)
+    else:
+        i = skip_space(s, 0)
+        if i >= n or s[i] != c'{':
+            return False
+        i = skip_space(s, i + 1)
     while True:
         i = key_end(s, i, n, &name)
         if i < 0 or i >= n:

@@ -166,6 +166,16 @@ cdef Py_ssize_t ticker_end(
     return i if seen == (1U << _TICKER_FIELDS) - 1 else -1
 
 
+# A trade's and a ticker's first members as the exchange writes them (head_end).
+cdef extern from *:
+    """
+    static const char trade_update_head[] = "{\\"c\\":\\"trade\\",\\"e\\":\\"update\\",\\"M\\":\\"";
+    static const char ticker_update_head[] = "{\\"c\\":\\"ticker\\",\\"e\\":\\"update\\",\\"M\\":\\"";
+    """
+    const char[32] _TRADE_HEAD "trade_update_head"
+    const char[33] _TICKER_HEAD "ticker_update_head"
+
+
 cdef bint scan_market_update(const char* s, Py_ssize_t n, MarketFrame* frame) noexcept nogil:
     """Read a trade or ticker update of the plain shape into frame; False for any other."""
     cdef Py_ssize_t i
@@ -177,10 +187,25 @@ cdef bint scan_market_update(const char* s, Py_ssize_t n, MarketFrame* frame) no
     frame.seen = 0
     frame.trade_count = 0
     frame.is_trade = False
-    i = skip_space(s, 0)
-    if i >= n or s[i] != c'{':
-        return False
-    i = skip_space(s, i + 1)
+    i = head_end(s, n, _TRADE_HEAD, sizeof(_TRADE_HEAD) - 1)
+    if i >= 0:
+        frame.is_trade = True
+    else:
+        i = head_end(s, n, _TICKER_HEAD, sizeof(_TICKER_HEAD) - 1)
+    if i >= 0:
+        # c, e and M's opening quote as the exchange writes them: the loop goes on after M.
+        frame.seen = _TOP_C | _TOP_E | _TOP_M
+        i = string_end(s, i - 1, n, &frame.market)
+        if i < 0:
+            return False
+        i = member_end(s, i, n, &closed)
+        if i < 0:
+            return False
+    else:
+        i = skip_space(s, 0)
+        if i >= n or s[i] != c'{':
+            return False
+        i = skip_space(s, i + 1)
     while not closed:
         i = key_end(s, i, n, &name)
         if i < 0:

@@ -358,6 +358,19 @@ cdef inline Py_ssize_t plain_unix_ms_end(
     return -1
 
 
+cdef inline Py_ssize_t head_end(
+    const char* s, Py_ssize_t n, const char* head, Py_ssize_t length
+) noexcept nogil:
+    """The index past head when the frame starts with it (and goes on), else -1.
+
+    The exchange writes an update's first members in one order and spelling, up to the
+    quote that opens M's value: a scanner checks them in one compare, and its key loop reads
+    every other order and spelling the same way it reads the rest."""
+    if n > length and memcmp(s, head, length) == 0:
+        return length
+    return -1
+
+
 cdef inline bint span_is(
     const char* s, Py_ssize_t start, Py_ssize_t end, const char* text, Py_ssize_t length
 ) noexcept nogil:

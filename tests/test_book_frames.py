@@ -316,6 +316,15 @@ REFUSED = {
     "cut after a short key": _COMPACT[: _COMPACT.index('"li"') + 5],
     "three-character key": _COMPACT.replace('"li":', '"lii":'),
     "short key unclosed": _COMPACT.replace('"li":', '"li:'),
+    # The exchange's head ({"c":"book","e":"update","M":" read in one compare): what follows
+    # it must still be a plain market and the rest of a plain update.
+    "head, escape in the market": _COMPACT.replace("btcusdt", "btc\\u0075sdt"),
+    "head, market unclosed": _COMPACT[: _COMPACT.index("btcusdt") + 3],
+    "head alone": _COMPACT[: _COMPACT.index("btcusdt")],
+    "head, closed after the market": _COMPACT[: _COMPACT.index("btcusdt") + 8] + "}",
+    "head, colon after the market": _COMPACT.replace('btcusdt",', 'btcusdt":'),
+    "head, c given again": _COMPACT[:-1] + ',"c":"book"}',
+    "head, M given again": _COMPACT[:-1] + ',"M":"btcusdt"}',
     "stale": json.dumps(_update(fi=5, li=10)),
     "gap": json.dumps(_update(fi=13, li=14)),
     "other version": json.dumps(_update(v=2)),
@@ -403,10 +412,16 @@ def test_keepers_agree_whichever_path_takes_a_frame(frames: list[Any]) -> None:
         assert stats[0] == stats[1]
 
 
-def test_byte_mutations_never_raise_and_whatever_is_taken_decodes_the_same() -> None:
+@pytest.mark.parametrize("separators", [(", ", ": "), (",", ":")], ids=["spaced", "compact"])
+def test_byte_mutations_never_raise_and_whatever_is_taken_decodes_the_same(
+    separators: tuple[str, str],
+) -> None:
     """Random edits of one valid update: apply_frame never raises, and every mutant it takes
-    msgspec decodes to an equal Response, applied to an equal book."""
-    base = json.dumps(_update(a=[["101.5", "4"], ["103", "1.25"]], b=[["98.5", "2"]])).encode()
+    msgspec decodes to an equal Response, applied to an equal book. The compact spelling is
+    the exchange's, whose head the scanner reads in one compare: edits inside it go the key
+    loop's way, edits after it the head's."""
+    update = _update(a=[["101.5", "4"], ["103", "1.25"]], b=[["98.5", "2"]])
+    base = json.dumps(update, separators=separators).encode()
     rng = random.Random(16)
     alphabet = b' ",:[]{}0123456789.-eE\\abcMTfilv\x00\xe2\x82\xac'
     taken_count = 0

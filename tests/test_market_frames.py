@@ -192,6 +192,7 @@ _DELETE = object()
 _TRADE = _trade_update()
 _TICKER = _ticker_update()
 _COMPACT = json.dumps(_TRADE, separators=(",", ":"))
+_TICKER_COMPACT = json.dumps(_TICKER, separators=(",", ":"))
 DECLINED = {
     "book update": json.dumps({"c": "book", "e": "update", "M": MARKET, "T": 1}),
     "trade snapshot": json.dumps(_trade_update(e="snapshot")),
@@ -241,6 +242,15 @@ DECLINED = {
     "cut after a short key": _COMPACT[: _COMPACT.index('"tr"') + 5],
     "three-character key": _COMPACT.replace('"tr":', '"trr":'),
     "short key unclosed": _COMPACT.replace('"M":', '"M:'),
+    # The exchange's heads ({"c":"trade","e":"update","M":" and the ticker's, each read in
+    # one compare): what follows must still be a plain market and the rest of the update.
+    "head, escape in the market": _COMPACT.replace("btcusdt", "btc\\u0075sdt"),
+    "head, market unclosed": _COMPACT[: _COMPACT.index("btcusdt") + 3],
+    "head alone": _COMPACT[: _COMPACT.index("btcusdt")],
+    "head, closed after the market": _COMPACT[: _COMPACT.index("btcusdt") + 8] + "}",
+    "head, c given again": _COMPACT[:-1] + ',"c":"trade"}',
+    "ticker head, trades": _TICKER_COMPACT.replace('"tk":', '"t":[],"tk":'),
+    "ticker head, e given again": _TICKER_COMPACT[:-1] + ',"e":"update"}',
 }
 
 
@@ -256,24 +266,25 @@ def test_frames_of_other_types_are_declined() -> None:
 
 
 def test_byte_mutations_never_raise_and_whatever_is_read_decodes_the_same() -> None:
-    """Random edits of a valid trade and ticker update: the read never raises, and every
-    mutant it reads msgspec decodes to an equal Response."""
-    bases = [
-        json.dumps(
-            _trade_update(
-                t=[
-                    {"p": "60000.01", "v": "0.5", "T": 1_700_000_000_003, "tr": "up"},
-                    {"p": "59999.5", "v": "1.25", "T": 1_700_000_000_004, "tr": "down"},
-                ]
-            )
-        ).encode(),
-        json.dumps(_ticker_update()).encode(),
+    """Random edits of a valid trade and ticker update, each spaced and compact: the read
+    never raises, and every mutant it reads msgspec decodes to an equal Response."""
+    frames = [
+        _trade_update(
+            t=[
+                {"p": "60000.01", "v": "0.5", "T": 1_700_000_000_003, "tr": "up"},
+                {"p": "59999.5", "v": "1.25", "T": 1_700_000_000_004, "tr": "down"},
+            ]
+        ),
+        _ticker_update(),
     ]
+    # Spaced, and the exchange's compact spelling, whose head is read in one compare.
+    spellings = ((", ", ": "), (",", ":"))
+    bases = [json.dumps(frame, separators=s).encode() for s in spellings for frame in frames]
     rng = random.Random(16)
     alphabet = b' ",:[]{}0123456789.-eE\\ctkpvTMOHLCVru\x00\xe2\x82\xac'
     read_count = 0
-    for attempt in range(6000):
-        frame = mutate(bases[attempt % 2], rng, alphabet)
+    for attempt in range(8000):
+        frame = mutate(bases[attempt % len(bases)], rng, alphabet)
         taken = read(frame)
         if taken is None:
             continue
