@@ -1170,6 +1170,21 @@ cdef Prototype _UPDATE_COPY
 bind_prototype(&_UPDATE_COPY, _UPDATE_PROTOTYPE, len(Response.__struct_fields__))
 
 
+cdef uint64_t _slot_bit(Py_ssize_t offset):
+    """The bit of a Response slot in renew_prototype's set_after."""
+    return (<uint64_t>1) << ((offset - <Py_ssize_t>sizeof(PyObject)) // <Py_ssize_t>sizeof(PyObject*))
+
+
+# The fields apply_frame sets for every frame: a renewal leaves them, and their ints are
+# renewed in place.
+cdef uint64_t _SET_FOR_EVERY_FRAME = 0
+if _SLOTS_KNOWN:
+    _SET_FOR_EVERY_FRAME = (
+        _slot_bit(_MARKET) | _slot_bit(_CREATED_AT) | _slot_bit(_FIRST_UPDATE_ID)
+        | _slot_bit(_LAST_UPDATE_ID) | _slot_bit(_VERSION)
+    )
+
+
 cdef inline object read_field(object response, bint direct, Py_ssize_t offset, str name):
     """``getattr(response, name)``, from the slot itself when response is exactly a Response."""
     cdef PyObject* value
@@ -1373,7 +1388,7 @@ cdef class BookKeeper:
             level = &parsed.levels[i]
             apply_frame_level(&ours._asks if i < parsed.ask_count else &ours._bids, frame, level)
         ours._last_update_id = parsed.last_update_id
-        response = renew_prototype(&_UPDATE_COPY, &self._spare)
+        response = renew_prototype(&_UPDATE_COPY, &self._spare, _SET_FOR_EVERY_FRAME)
         set_slot(response, _MARKET, market)
         if parsed.asks_start >= 0:
             asks = side_levels(frame, parsed.asks_start, parsed.asks_end, parsed.ask_count)
@@ -1382,15 +1397,17 @@ cdef class BookKeeper:
             bid_count = parsed.level_count - parsed.ask_count
             bids = side_levels(frame, parsed.bids_start, parsed.bids_end, bid_count)
             set_slot(response, _BIDS, bids)
-        set_slot(response, _CREATED_AT, PyLong_FromLongLong(parsed.created_at))
-        # ints are immutable, so equal values can share one: most updates cover one id
-        # (fi == li), and a book's version stays the same from snapshot to snapshot.
-        last_update_id = PyLong_FromLongLong(parsed.last_update_id)
-        set_slot(response, _LAST_UPDATE_ID, last_update_id)
+        renew_int(response, _CREATED_AT, parsed.created_at)
+        # Equal values share one int: most updates cover one id (fi == li), and a book's
+        # version stays the same from snapshot to snapshot. A shared li is let go by fi first,
+        # so that li's slot holds it alone and renews it in place.
+        if slot_value(response, _FIRST_UPDATE_ID) == slot_value(response, _LAST_UPDATE_ID):
+            set_slot(response, _FIRST_UPDATE_ID, None)
+        renew_int(response, _LAST_UPDATE_ID, parsed.last_update_id)
         if parsed.first_update_id == parsed.last_update_id:
-            set_slot(response, _FIRST_UPDATE_ID, last_update_id)
+            set_slot(response, _FIRST_UPDATE_ID, <object>slot_value(response, _LAST_UPDATE_ID))
         else:
-            set_slot(response, _FIRST_UPDATE_ID, PyLong_FromLongLong(parsed.first_update_id))
+            renew_int(response, _FIRST_UPDATE_ID, parsed.first_update_id)
         if self._version_int is None or self._version_value != parsed.version:
             self._version_int = PyLong_FromLongLong(parsed.version)
             self._version_value = parsed.version

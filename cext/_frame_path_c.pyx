@@ -65,8 +65,6 @@ cdef Py_ssize_t RECEIVED_OFFSET = slot_offset(StreamStats.last_receive_time)
 
 cdef extern from *:
     """
-    /* PyLongObject's layout comes with Python.h (cpython/longintrepr.h) since 3.11. */
-
     /* counter += by (by >= 0) for the int in a slot, in place when the slot holds the only
        reference to it: nothing else can see the int change, and the frame path then makes
        no new int per frame (two counters per frame, each an allocation and a free
@@ -77,16 +75,8 @@ cdef extern from *:
         PyObject* counted;
         if (old != NULL && Py_REFCNT(old) == 1 && PyLong_CheckExact(old) && by >= 0
             && (size_t)by < ((size_t)1 << PyLong_SHIFT)) {
-            PyLongObject* number = (PyLongObject*)old;
-    #if PY_VERSION_HEX >= 0x030C0000
-            /* 3.12+: lv_tag is the digit count << 3 | the sign (0: positive). */
-            uintptr_t tag = number->long_value.lv_tag;
-            digit* digits = number->long_value.ob_digit;
-            Py_ssize_t size = (tag & 3) == 0 ? (Py_ssize_t)(tag >> 3) : 0;
-    #else
-            digit* digits = number->ob_digit;
-            Py_ssize_t size = Py_SIZE(old) > 0 ? Py_SIZE(old) : 0;
-    #endif
+            digit* digits;
+            Py_ssize_t size = scan_positive_digits(old, &digits);
             if (size == 1 && (uint64_t)digits[0] + (uint64_t)by <= PyLong_MASK) {
                 digits[0] += (digit)by;
                 return 0;

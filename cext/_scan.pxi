@@ -48,6 +48,20 @@ cdef extern from *:
         return *scan_slot_address(instance, offset);
     }
 
+    /* The digits of a positive exact int, and how many; 0 for zero or a negative int.
+       (PyLongObject's layout comes with Python.h since 3.11: 3.12 keeps the digit count and
+       the sign in lv_tag, the count << 3 | the sign, 0 when positive; 3.11 in ob_size.) */
+    static inline Py_ssize_t scan_positive_digits(PyObject* number, digit** digits) {
+    #if PY_VERSION_HEX >= 0x030C0000
+        uintptr_t tag = ((PyLongObject*)number)->long_value.lv_tag;
+        *digits = ((PyLongObject*)number)->long_value.ob_digit;
+        return (tag & 3) == 0 ? (Py_ssize_t)(tag >> 3) : 0;
+    #else
+        *digits = ((PyLongObject*)number)->ob_digit;
+        return Py_SIZE(number) > 0 ? Py_SIZE(number) : 0;
+    #endif
+    }
+
     /* Put value in that slot (a new reference taken), releasing what it held. */
     static void scan_set_slot(PyObject* instance, Py_ssize_t offset, PyObject* value) {
         PyObject** where = scan_slot_address(instance, offset);
@@ -55,6 +69,35 @@ cdef extern from *:
         Py_INCREF(value);
         *where = value;
         Py_XDECREF(old);
+    }
+
+    /* Put the int of value in that slot: the int it holds changed in place when the slot
+       holds its only reference (nothing else can see it change) and value takes as many
+       digits and is no small int CPython shares; else a new int, releasing the old. Saves
+       an int's allocation and release per field per frame. */
+    static int scan_renew_int(PyObject* instance, Py_ssize_t offset, int64_t value) {
+        PyObject** where = scan_slot_address(instance, offset);
+        PyObject* old = *where;
+        PyObject* made;
+        if (old != NULL && value > 256 && Py_REFCNT(old) == 1 && PyLong_CheckExact(old)) {
+            digit* digits;
+            Py_ssize_t size = scan_positive_digits(old, &digits);
+            uint64_t number = (uint64_t)value;
+            if (size == 1 && number <= PyLong_MASK) {
+                digits[0] = (digit)number;
+                return 0;
+            }
+            if (size == 2 && number > PyLong_MASK && (number >> PyLong_SHIFT) <= PyLong_MASK) {
+                digits[0] = (digit)(number & PyLong_MASK);
+                digits[1] = (digit)(number >> PyLong_SHIFT);
+                return 0;
+            }
+        }
+        made = PyLong_FromLongLong(value);
+        if (made == NULL) return -1;
+        *where = made;
+        Py_XDECREF(old);
+        return 0;
     }
 
     /* The run of ASCII digits at s: how many, with *value = *value * 10**count + their
@@ -249,10 +292,14 @@ cdef extern from *:
 
     /* A copy of the prototype, kept in *spare: the one made for the last frame again when
        *spare holds its only reference (the handler let it go, so nothing can see it
-       change), each slot set back to the prototype's value; else a new copy, which *spare
-       then keeps. Saves the allocation, the copy of every slot and the release of every
-       slot for most frames (CPython's zip() reuses its result tuple the same way). */
-    static PyObject* scan_prototype_renew(scan_prototype* bound, PyObject** spare) {
+       change), each slot set back to the prototype's value but those whose bit is set in
+       set_after (slot i: bit i), which the caller sets for every frame and so may reuse
+       what they hold; else a new copy, which *spare then keeps. Saves the allocation, the
+       copy of every slot and the release of every slot for most frames (CPython's zip()
+       reuses its result tuple the same way). */
+    static PyObject* scan_prototype_renew(
+        scan_prototype* bound, PyObject** spare, uint64_t set_after
+    ) {
         PyObject* held = *spare;
         PyObject* copy;
         if (held != NULL && Py_REFCNT(held) == 1 && bound->slots != 0) {
@@ -263,7 +310,7 @@ cdef extern from *:
             Py_INCREF(held);
             for (Py_ssize_t i = 0; i < bound->slots; i++) {
                 PyObject* old = to[i];
-                if (old != from[i]) {
+                if (old != from[i] && !((set_after >> i) & 1)) {
                     Py_XINCREF(from[i]);
                     to[i] = from[i];
                     Py_XDECREF(old);
@@ -292,7 +339,10 @@ cdef extern from *:
         Prototype* bound, object prototype, Py_ssize_t fields
     ) except -1
     object copy_prototype "scan_prototype_copy"(Prototype* bound)
-    object renew_prototype "scan_prototype_renew"(Prototype* bound, PyObject** spare)
+    object renew_prototype "scan_prototype_renew"(
+        Prototype* bound, PyObject** spare, uint64_t set_after
+    )
+    int renew_int "scan_renew_int"(object instance, Py_ssize_t offset, int64_t value) except -1
 
 
 # A Struct type without GC: its deallocator is the one bind_prototype replaces on a plain type.

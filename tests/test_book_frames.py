@@ -24,6 +24,7 @@ from twins import compiled
 
 from maicoin.ws._frames import _book_py
 from maicoin.ws._frames.decode import make_decoder
+from maicoin.ws._model import wire_slot
 from maicoin.ws.channel import Channel
 from maicoin.ws.response import Event, Response
 from maicoin.ws.stats import StreamStats
@@ -523,6 +524,57 @@ def test_a_renewed_response_forgets_what_a_handler_wrote_into_the_last_one() -> 
     renewed = keeper.apply_frame(second)
     assert_same_surface(renewed, decode(second))
     assert renewed.trades is None and renewed.bids == []
+
+
+# (fi, li, T) of in-sequence updates after the synced keeper's li=10: ids shared (fi == li)
+# and not, small ints CPython shares, and values across the one/two-digit line (2**30).
+_ID_STEPS = [
+    (11, 11, 1_700_000_000_123),
+    (12, 14, 1_700_000_000_124),
+    (15, 15, 300),
+    (16, 300, 5),
+    (301, 2**30 - 1, 2**30 - 1),
+    (2**30, 2**30, 2**30),
+    (2**30 + 1, 2**30 + 7, 1_700_000_000_125),
+    (2**30 + 8, 2**30 + 8, 1_700_000_000_126),
+]
+
+
+def test_the_ints_of_a_renewed_response_are_each_the_frame_s_own() -> None:
+    """A renewed Response's ids and time are renewed in place when it alone holds them: each
+    is the frame's value whatever came before, one someone kept never changes, and small
+    values are the ints CPython shares, as msgspec gives them."""
+    keeper = _synced_keeper()
+    wire_time = wire_slot(Response, "created_at")
+    kept: list[tuple[int, int]] = []
+    for index, (fi, li, created_at) in enumerate(_ID_STEPS):
+        frame = json.dumps(_update(fi=fi, li=li, T=created_at)).encode()
+        taken = keeper.apply_frame(frame)
+        assert taken is not None
+        assert_same_surface(taken, decode(frame))
+        values = (taken.first_update_id, taken.last_update_id, wire_time.__get__(taken, Response))
+        assert values == (fi, li, created_at)
+        # (No name may hold one of them into the next frame: the test would then hold it.)
+        assert all(type(value) is int for value in values)
+        assert all(value is int(str(value)) for value in values if value <= 256)  # shared
+        if index % 3 == 0:
+            kept += [(taken.last_update_id, li), (wire_time.__get__(taken, Response), created_at)]
+        del taken, values
+    assert all(value == expected for value, expected in kept)
+
+
+def test_an_int_only_the_response_holds_is_renewed_in_place() -> None:
+    keeper = _synced_keeper()
+    first, second = (
+        json.dumps(_update(fi=fi, li=li)).encode() for fi, li in ((11, 1000), (1001, 1002))
+    )
+    taken = keeper.apply_frame(first)
+    assert taken is not None
+    address = id(taken.last_update_id)
+    del taken
+    renewed = keeper.apply_frame(second)
+    assert renewed is not None and renewed.last_update_id == 1002
+    assert id(renewed.last_update_id) == address
 
 
 def test_levels_are_built_once_and_then_kept_as_a_plain_list() -> None:
