@@ -1170,18 +1170,13 @@ cdef Prototype _UPDATE_COPY
 bind_prototype(&_UPDATE_COPY, _UPDATE_PROTOTYPE, len(Response.__struct_fields__))
 
 
-cdef uint64_t _slot_bit(Py_ssize_t offset):
-    """The bit of a Response slot in renew_prototype's set_after."""
-    return (<uint64_t>1) << ((offset - <Py_ssize_t>sizeof(PyObject)) // <Py_ssize_t>sizeof(PyObject*))
-
-
 # The fields apply_frame sets for every frame: a renewal leaves them, and their ints are
 # renewed in place.
 cdef uint64_t _SET_FOR_EVERY_FRAME = 0
 if _SLOTS_KNOWN:
     _SET_FOR_EVERY_FRAME = (
-        _slot_bit(_MARKET) | _slot_bit(_CREATED_AT) | _slot_bit(_FIRST_UPDATE_ID)
-        | _slot_bit(_LAST_UPDATE_ID) | _slot_bit(_VERSION)
+        slot_bit(_MARKET) | slot_bit(_CREATED_AT) | slot_bit(_FIRST_UPDATE_ID)
+        | slot_bit(_LAST_UPDATE_ID) | slot_bit(_VERSION)
     )
 
 

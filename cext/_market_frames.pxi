@@ -303,6 +303,15 @@ bind_prototype(&_TICKER_UPDATE_COPY, _TICKER_UPDATE, len(Response.__struct_field
 bind_prototype(&_TRADE_COPY, _TRADE, len(Trade.__struct_fields__))
 bind_prototype(&_TICKER_COPY, _TICKER, len(Ticker.__struct_fields__))
 
+# The last trade update's and ticker update's Response, each renewed for the next one when
+# nothing else refers to it (renew_prototype); the fields read_market_frame sets for every
+# frame are left for it to set.
+cdef PyObject* _trade_spare = NULL
+cdef PyObject* _ticker_spare = NULL
+cdef uint64_t _SET_FOR_EVERY_FRAME = 0
+if MARKET_SLOTS_KNOWN:
+    _SET_FOR_EVERY_FRAME = slot_bit(_R_MARKET) | slot_bit(_R_CREATED_AT)
+
 # The trends MAX sends, one str each (a trade's other trend gets its own).
 cdef str _UP = "up"
 cdef str _DOWN = "down"
@@ -380,15 +389,19 @@ cdef object read_market_frame(object frame, bint* is_trade):
     if not scan_market_update(s, n, &parsed):
         return None
     market = market_str(s, &parsed.market)
-    created_at = PyLong_FromLongLong(parsed.created_at)
     if parsed.is_trade:
-        response = copy_prototype(&_TRADE_UPDATE_COPY)
+        response = renew_prototype(&_TRADE_UPDATE_COPY, &_trade_spare, _SET_FOR_EVERY_FRAME)
+    else:
+        response = renew_prototype(&_TICKER_UPDATE_COPY, &_ticker_spare, _SET_FOR_EVERY_FRAME)
+    # A renewal let the last trades go, and with them their references to the time's int:
+    # the Response alone holds it, and it is renewed in place.
+    renew_int(response, _R_CREATED_AT, parsed.created_at)
+    if parsed.is_trade:
+        created_at = <object>slot_value(response, _R_CREATED_AT)
         set_slot(response, _R_TRADES, build_trades(s, &parsed, created_at))
     else:
-        response = copy_prototype(&_TICKER_UPDATE_COPY)
         set_slot(response, _R_TICKER, build_ticker(s, &parsed, market))
     set_slot(response, _R_MARKET, market)
-    set_slot(response, _R_CREATED_AT, created_at)
     is_trade[0] = parsed.is_trade
     return response
 

@@ -345,6 +345,11 @@ cdef extern from *:
     int renew_int "scan_renew_int"(object instance, Py_ssize_t offset, int64_t value) except -1
 
 
+cdef uint64_t slot_bit(Py_ssize_t offset):
+    """The bit of the object slot at offset in renew_prototype's set_after."""
+    return (<uint64_t>1) << ((offset - <Py_ssize_t>sizeof(PyObject)) // <Py_ssize_t>sizeof(PyObject*))
+
+
 # A Struct type without GC: its deallocator is the one bind_prototype replaces on a plain type.
 learn_dealloc(_scan_msgspec.defstruct("NoGcProbe", [("value", object)], gc=False))
 

@@ -19,6 +19,7 @@ from frame_checks import assert_references_balanced, assert_same_surface, mutate
 from twins import compiled
 
 from maicoin.ws._frames.decode import make_decoder
+from maicoin.ws._model import wire_slot
 from maicoin.ws.channel import Channel
 from maicoin.ws.response import Event, Response
 from maicoin.ws.stats import StreamStats
@@ -318,12 +319,71 @@ def test_each_response_is_its_own_and_leaves_the_next_untouched() -> None:
 def test_every_copy_holds_and_returns_its_own_references() -> None:
     trade_frame = json.dumps(_trade_update(t=[{"p": "1", "v": "2", "T": 1_700_000_000_003}]))
     ticker_frame = json.dumps(_ticker_update()).encode()
-    # A trade without "tr": its trend is the prototype's None, as are the other fields.
-    assert_references_balanced(lambda: read(trade_frame), (Channel.TRADE, Event.UPDATE))
-    assert_references_balanced(lambda: read(ticker_frame), (Channel.TICKER, Event.UPDATE))
+    # The module keeps the last Response of each kind for reuse: one of each is held here
+    # (so never renewed) and the last one built is kept. A trade without "tr": its trend is
+    # the prototype's None, as are the other fields.
+    held = read(trade_frame), read(ticker_frame)
+    assert_references_balanced(lambda: read(trade_frame), (Channel.TRADE, Event.UPDATE), kept=1)
+    assert_references_balanced(lambda: read(ticker_frame), (Channel.TICKER, Event.UPDATE), kept=1)
+    del held
     trade = read(trade_frame)
     assert trade is not None and trade.trades and trade.trades[0].trend is None
     assert_same_response(trade, decode(trade_frame))
+
+
+def test_a_response_let_go_is_renewed_for_the_next_frame_of_its_kind() -> None:
+    """The last trade and ticker Response are each renewed when nothing else holds them:
+    the same object, equal to the next frame's decode, whatever a handler wrote into it."""
+    trade_frames = [
+        json.dumps(_trade_update(T=created_at, t=[{"p": price, "v": "1", "T": created_at}]))
+        for created_at, price in ((1_700_000_000_010, "1"), (1_700_000_000_011, "2"))
+    ]
+    ticker_frame = json.dumps(_ticker_update(T=1_700_000_000_012))
+    taken = read(trade_frames[0])
+    assert taken is not None and taken.trades
+    address = id(taken)
+    # A handler may set any field of the (mutable) Response it was given, then let it go.
+    taken.trades[0].price = "written by a handler"
+    taken.ticker = decode(ticker_frame).ticker
+    taken.market = "ethusdt"
+    taken.created_at = 5
+    del taken
+    ticker = read(ticker_frame)  # a ticker has a spare of its own
+    assert ticker is not None
+    assert_same_response(ticker, decode(ticker_frame))
+    renewed = read(trade_frames[1])
+    assert renewed is not None and id(renewed) == address
+    assert_same_response(renewed, decode(trade_frames[1]))
+
+
+def test_a_time_someone_holds_never_changes_when_its_response_is_renewed() -> None:
+    """A trade shares its frame's int of T with the Response; the Response's int is renewed
+    in place only once nothing else holds it."""
+    wire_time = wire_slot(Response, "created_at")
+    trade_wire_time = wire_slot(Trade, "created_at")
+    times = [1_700_000_000_020 + n for n in range(4)] + [2**30, 300, 7]
+    frames = [json.dumps(_trade_update(T=at, t=[{"p": "1", "v": "1", "T": at}])) for at in times]
+    kept_trades = []
+    for index, (frame, created_at) in enumerate(zip(frames, times, strict=True)):
+        taken = read(frame)
+        assert taken is not None and taken.trades
+        assert_same_response(taken, decode(frame))
+        assert wire_time.__get__(taken, Response) == created_at
+        if created_at <= 256:
+            assert wire_time.__get__(taken, Response) is int(str(created_at))  # CPython's
+        if index % 2:
+            kept_trades.append((taken.trades[0], created_at))
+        del taken
+    assert all(trade_wire_time.__get__(trade, Trade) == at for trade, at in kept_trades)
+    frame = json.dumps(_ticker_update(T=1_700_000_000_030))
+    taken = read(frame)
+    assert taken is not None
+    address = id(wire_time.__get__(taken, Response))
+    del taken
+    renewed = read(json.dumps(_ticker_update(T=1_700_000_000_031)))
+    assert renewed is not None
+    assert wire_time.__get__(renewed, Response) == 1_700_000_000_031
+    assert id(wire_time.__get__(renewed, Response)) == address  # changed in place
 
 
 def test_the_market_of_one_frame_is_never_that_of_another() -> None:
