@@ -103,22 +103,28 @@ def _nones(value: Any, seen: set[int]) -> int:
 
 def _none_counts(frames: list[bytes], decode: Any) -> tuple[int, int, int, int]:
     """None's count grown while responses are read, decoded and copied; the references to
-    None their fields hold; how many there are; None's count left once they are gone."""
+    None their fields hold; how many there are; None's count left once they are gone, but
+    for the Nones of the two the reader keeps (the last of each kind, its spares)."""
     assert _frame_path_c is not None
     # A collection while they are built would free other garbage that holds None.
     gc.collect()
     gc.disable()
     try:
+        # The reader renews the last Response of each kind when nothing else holds it: read
+        # and held here, each spare is one someone holds, and none is renewed while counted.
+        held = [_frame_path_c.read_market_update(frame) for frame in frames]
         before = sys.getrefcount(None)
-        built = [_frame_path_c.read_market_update(frame) for frame in frames * 500]
-        built += [decode(frame) for frame in frames * 500]
+        reads = [_frame_path_c.read_market_update(frame) for frame in frames * 500]
+        built = reads + [decode(frame) for frame in frames * 500]
         built += [response.__copy__() for response in built[:100]]
         grown = sys.getrefcount(None) - before
         seen: set[int] = set()
         nones = sum(_nones(response, seen) for response in built)
+        kept = sum(_nones(response, set()) for response in reads[-len(frames) :])
         count = len(built)
-        del built
-        left = sys.getrefcount(None) - before
+        del built, reads
+        left = sys.getrefcount(None) - before - kept
+        del held
     finally:
         gc.enable()
     return grown, nones, count, left
