@@ -36,6 +36,7 @@ cdef extern from "Python.h":
     void xdecref "Py_XDECREF"(PyObject* o)
     void xincref "Py_XINCREF"(PyObject* o)
     bint PyUnicode_CheckExact(PyObject* o)
+    Py_ssize_t Py_REFCNT(PyObject* o)
     bint PyUnicode_IS_ASCII(PyObject* o)
     void* PyUnicode_DATA(PyObject* o)
     Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
@@ -1083,6 +1084,26 @@ cdef object side_levels(object frame, Py_ssize_t start, Py_ssize_t end, Py_ssize
     return lazy
 
 
+cdef int put_side_levels(
+    object response, Py_ssize_t offset, object frame, Py_ssize_t start, Py_ssize_t end,
+    Py_ssize_t count,
+) except -1:
+    """Put a scanned side in its Response slot: the LazyLevels there renewed over the new
+    span when the slot alone holds it (a renewed Response's), else side_levels' new one."""
+    cdef PyObject* held = <PyObject*>slot_value(response, offset)
+    cdef LazyLevels lazy
+    if count and held != NULL and Py_REFCNT(held) == 1 and type(<object>held) is LazyLevels:
+        lazy = <LazyLevels>held
+        # Releasing the old frame (an exact bytes or str) or a built list runs no code.
+        lazy._frame = frame
+        lazy._start = start
+        lazy._end = end
+        lazy._levels = None
+        return 0
+    set_slot(response, offset, side_levels(frame, start, end, count))
+    return 0
+
+
 cdef inline object settle_levels(object value):
     """A slot's levels as a list: a LazyLevels built, anything else as it is."""
     if type(value) is LazyLevels:
@@ -1170,13 +1191,16 @@ cdef Prototype _UPDATE_COPY
 bind_prototype(&_UPDATE_COPY, _UPDATE_PROTOTYPE, len(Response.__struct_fields__))
 
 
-# The fields apply_frame sets for every frame: a renewal leaves them, and their ints are
-# renewed in place.
+# The fields apply_frame sets for every frame: a renewal leaves them, and their ints and
+# LazyLevels are renewed in place.
 cdef uint64_t _SET_FOR_EVERY_FRAME = 0
+# What a frame without "a" or "b" leaves in that field, as the decode does: its default.
+cdef object _ASKS_DEFAULT = _UPDATE_PROTOTYPE.asks
+cdef object _BIDS_DEFAULT = _UPDATE_PROTOTYPE.bids
 if _SLOTS_KNOWN:
     _SET_FOR_EVERY_FRAME = (
-        slot_bit(_MARKET) | slot_bit(_CREATED_AT) | slot_bit(_FIRST_UPDATE_ID)
-        | slot_bit(_LAST_UPDATE_ID) | slot_bit(_VERSION)
+        slot_bit(_MARKET) | slot_bit(_ASKS) | slot_bit(_BIDS) | slot_bit(_CREATED_AT)
+        | slot_bit(_FIRST_UPDATE_ID) | slot_bit(_LAST_UPDATE_ID) | slot_bit(_VERSION)
     )
 
 
@@ -1386,12 +1410,18 @@ cdef class BookKeeper:
         response = renew_prototype(&_UPDATE_COPY, &self._spare, _SET_FOR_EVERY_FRAME)
         set_slot(response, _MARKET, market)
         if parsed.asks_start >= 0:
-            asks = side_levels(frame, parsed.asks_start, parsed.asks_end, parsed.ask_count)
-            set_slot(response, _ASKS, asks)
+            put_side_levels(
+                response, _ASKS, frame, parsed.asks_start, parsed.asks_end, parsed.ask_count
+            )
+        else:
+            set_slot(response, _ASKS, _ASKS_DEFAULT)
         if parsed.bids_start >= 0:
             bid_count = parsed.level_count - parsed.ask_count
-            bids = side_levels(frame, parsed.bids_start, parsed.bids_end, bid_count)
-            set_slot(response, _BIDS, bids)
+            put_side_levels(
+                response, _BIDS, frame, parsed.bids_start, parsed.bids_end, bid_count
+            )
+        else:
+            set_slot(response, _BIDS, _BIDS_DEFAULT)
         renew_int(response, _CREATED_AT, parsed.created_at)
         # Equal values share one int: most updates cover one id (fi == li), and a book's
         # version stays the same from snapshot to snapshot. A shared li is let go by fi first,

@@ -346,8 +346,10 @@ cdef extern from *:
 
 
 cdef uint64_t slot_bit(Py_ssize_t offset):
-    """The bit of the object slot at offset in renew_prototype's set_after."""
-    return (<uint64_t>1) << ((offset - <Py_ssize_t>sizeof(PyObject)) // <Py_ssize_t>sizeof(PyObject*))
+    """The bit of the object slot at offset in renew_prototype's set_after (none past the 64
+    slots a renewal can take: bind_prototype leaves longer types to __copy__)."""
+    cdef Py_ssize_t index = (offset - <Py_ssize_t>sizeof(PyObject)) // <Py_ssize_t>sizeof(PyObject*)
+    return (<uint64_t>1) << index if 0 <= index < 64 else 0
 
 
 # A Struct type without GC: its deallocator is the one bind_prototype replaces on a plain type.

@@ -16,6 +16,7 @@ import random
 import sys
 from typing import Any
 
+import msgspec
 import pytest
 from frame_checks import assert_references_balanced, assert_same_surface, mutate
 from hypothesis import given, settings
@@ -575,6 +576,49 @@ def test_an_int_only_the_response_holds_is_renewed_in_place() -> None:
     renewed = keeper.apply_frame(second)
     assert renewed is not None and renewed.last_update_id == 1002
     assert id(renewed.last_update_id) == address
+
+
+def test_the_levels_of_a_renewed_response_are_each_the_frame_s_own() -> None:
+    """Unread levels are renewed over the next frame's text when the Response alone holds
+    them; levels someone holds (a copy of the Response, msgspec's asdict) or has read keep
+    their own frame's."""
+    keeper = _synced_keeper()
+    sides = [
+        {"a": [["101.5", "4"]], "b": [["100", "2"]]},
+        {"a": [["103", "1"], ["104", "2"]], "b": []},
+        {"b": [["99.5", "3"]]},  # no asks: the field's default, None
+        {"a": [["105", "7"]], "b": [["98", "1"], ["97", "2"]]},
+        {"a": [], "b": [["96", "5"]]},
+        {"a": [["106", "1"]], "b": [["95", "4"]]},
+    ]
+    frames = [
+        json.dumps({k: v for k, v in _update(fi=11 + n, li=11 + n).items() if k not in "ab"} | s)
+        for n, s in enumerate(sides)
+    ]
+    kept: list[tuple[object, list[list[str]] | None]] = []
+    for index, frame in enumerate(frames):
+        taken = keeper.apply_frame(frame.encode())
+        assert taken is not None
+        decoded = decode(frame)
+        # The slots as they are (reading the fields would put lists in them): unread levels,
+        # their text read into each one's own list, equal to the decode's.
+        raw = msgspec.structs.asdict(taken)
+        assert (raw["asks"], raw["bids"]) == (decoded.asks, decoded.bids)
+        assert [type(raw[side]) for side in ("asks", "bids")] == [
+            type(value) if not value else _book_c.LazyLevels
+            for value in (decoded.asks, decoded.bids)
+        ]
+        if index == 1:
+            kept.append((copy.copy(taken), decoded.asks))
+        if index == 3:
+            kept.append((raw["bids"], decoded.bids))
+        if index == 4:
+            kept.append((taken.bids, decoded.bids))  # read: the slot then holds the list
+        del taken, raw
+    for held, levels in kept:
+        assert (held.asks if isinstance(held, Response) else held) == levels
+    last = json.dumps(_update(fi=17, li=17))
+    assert_same_surface(keeper.apply_frame(last.encode()), decode(last))
 
 
 def test_levels_are_built_once_and_then_kept_as_a_plain_list() -> None:
