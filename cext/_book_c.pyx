@@ -778,8 +778,7 @@ cdef struct FrameLevel:
 
 cdef struct BookFrame:
     unsigned int seen
-    Py_ssize_t market_start
-    Py_ssize_t market_end
+    Span market
     Py_ssize_t asks_start  # the side's array, '[' to just past ']'; -1 when absent
     Py_ssize_t asks_end
     Py_ssize_t bids_start
@@ -872,6 +871,7 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
     cdef Py_ssize_t value_end
     cdef unsigned int key
     cdef int64_t* number
+    cdef bint closed = False
     frame.seen = 0
     frame.level_count = 0
     frame.inexact = False
@@ -881,21 +881,14 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
     i = head_end(s, n, _UPDATE_HEAD, sizeof(_UPDATE_HEAD) - 1)
     if i >= 0:
         # c, e and M's opening quote as the exchange writes them: the loop goes on after M.
-        value_end = plain_string_end(s, i - 1)
-        if value_end < 0:
-            return False
-        frame.market_start = i
-        frame.market_end = value_end
+        i = head_member_end(s, i, n, &frame.market, &closed)
+        if i < 0 or closed:
+            return False  # closed: the required keys are missing
         frame.seen = _KEY_C | _KEY_E | _KEY_M
-        i = skip_space(s, value_end + 1)
-        if i >= n or s[i] != c',':
-            return False  # a closing brace: the required keys are missing
-        i = skip_space(s, i + 1)
     else:
-        i = skip_space(s, 0)
-        if i >= n or s[i] != c'{':
+        i = object_start(s, skip_space(s, 0), n)
+        if i < 0:
             return False
-        i = skip_space(s, i + 1)
     while True:
         i = key_end(s, i, n, &name)
         if i < 0 or i >= n:
@@ -949,19 +942,17 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
                 if not span_is(s, i + 1, value_end, b"update", 6):
                     return False
             else:
-                frame.market_start = i + 1
-                frame.market_end = value_end
+                frame.market.start = i + 1
+                frame.market.end = value_end
             value_end += 1
         if value_end < 0:
             return False
-        i = skip_space(s, value_end)
-        if i < n and s[i] == c',':
-            i = skip_space(s, i + 1)
-        elif i < n and s[i] == c'}':
-            break
-        else:
+        i = member_end(s, value_end, n, &closed)
+        if i < 0:
             return False
-    if skip_space(s, i + 1) != n or (frame.seen & _KEYS_REQUIRED) != _KEYS_REQUIRED:
+        if closed:
+            break
+    if skip_space(s, i) != n or (frame.seen & _KEYS_REQUIRED) != _KEYS_REQUIRED:
         return False
     return MIN_UNIX_MS_C <= frame.created_at <= MAX_UNIX_MS_C
 
@@ -1365,7 +1356,7 @@ cdef class BookKeeper:
             return None
         if not scan_book_update(s, n, &parsed):
             return None
-        market = self._market_named(s + parsed.market_start, parsed.market_end - parsed.market_start)
+        market = self._market_named(s + parsed.market.start, parsed.market.end - parsed.market.start)
         book = self.books.get(market)
         if type(book) is not OrderBook:
             return None

@@ -81,9 +81,9 @@ cdef Py_ssize_t trade_end(
     cdef Span name
     cdef bint closed = False
     cdef Py_ssize_t length
-    if i >= n or s[i] != c'{':
+    i = object_start(s, i, n)
+    if i < 0:
         return -1
-    i = skip_space(s, i + 1)
     trade.trend.start = -1
     while not closed:
         i = key_end(s, i, n, &name)
@@ -146,9 +146,9 @@ cdef Py_ssize_t ticker_end(
     cdef int field
     cdef Span name
     cdef bint closed = False
-    if i >= n or s[i] != c'{':
+    i = object_start(s, i, n)
+    if i < 0:
         return -1
-    i = skip_space(s, i + 1)
     while not closed:
         i = key_end(s, i, n, &name)
         if i < 0 or name.end - name.start != 1:
@@ -195,17 +195,11 @@ cdef bint scan_market_update(const char* s, Py_ssize_t n, MarketFrame* frame) no
     if i >= 0:
         # c, e and M's opening quote as the exchange writes them: the loop goes on after M.
         frame.seen = _TOP_C | _TOP_E | _TOP_M
-        i = string_end(s, i - 1, n, &frame.market)
-        if i < 0:
-            return False
-        i = member_end(s, i, n, &closed)
-        if i < 0:
-            return False
+        i = head_member_end(s, i, n, &frame.market, &closed)
     else:
-        i = skip_space(s, 0)
-        if i >= n or s[i] != c'{':
-            return False
-        i = skip_space(s, i + 1)
+        i = object_start(s, skip_space(s, 0), n)
+    if i < 0:
+        return False
     while not closed:
         i = key_end(s, i, n, &name)
         if i < 0:

@@ -496,6 +496,24 @@ cdef inline Py_ssize_t member_end(
     return -1
 
 
+cdef inline Py_ssize_t object_start(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """s[i] opens an object: the index of its first key (past the brace and spaces), or -1."""
+    if i >= n or s[i] != c'{':
+        return -1
+    return skip_space(s, i + 1)
+
+
+cdef inline Py_ssize_t head_member_end(
+    const char* s, Py_ssize_t i, Py_ssize_t n, Span* market, bint* closed
+) noexcept nogil:
+    """After head_end's index i (M's opening quote read): keep M's text and return what
+    member_end returns past it, or -1 unless a plain string is there."""
+    i = string_end(s, i - 1, n, market)
+    if i < 0:
+        return -1
+    return member_end(s, i, n, closed)
+
+
 cdef inline object ascii_text(const char* chars, Py_ssize_t length):
     """A str of ASCII characters the scanner checked: copied, with no decoding."""
     text = scan_new_str(length, 127)
