@@ -10,6 +10,7 @@
 # key twice, an escape, a number that is not a plain integer, a T out of range) is declined
 # with None, and the full decode reads it as before.
 
+from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.long cimport PyLong_FromLongLong
 
 import msgspec
@@ -303,8 +304,14 @@ bind_prototype(&_TICKER_COPY, _TICKER, len(Ticker.__struct_fields__))
 cdef PyObject* _trade_spare = NULL
 cdef PyObject* _ticker_spare = NULL
 cdef uint64_t _SET_FOR_EVERY_FRAME = 0
+# A trade update's list of trades is left too: renewable_trades renews it or lets it go.
+cdef uint64_t _SET_FOR_EVERY_TRADE_FRAME = 0
+# A renewed Trade's price and volume are set for every trade (its time is let go first).
+cdef uint64_t _SET_FOR_EVERY_TRADE = 0
 if MARKET_SLOTS_KNOWN:
     _SET_FOR_EVERY_FRAME = slot_bit(_R_MARKET) | slot_bit(_R_CREATED_AT)
+    _SET_FOR_EVERY_TRADE_FRAME = _SET_FOR_EVERY_FRAME | slot_bit(_R_TRADES)
+    _SET_FOR_EVERY_TRADE = slot_bit(_T_PRICE) | slot_bit(_T_VOLUME)
 
 # The trends MAX sends, one str each (a trade's other trend gets its own).
 cdef str _UP = "up"
@@ -341,24 +348,56 @@ cdef object trend_str(const char* s, Span* text):
     return span_str(s, text)
 
 
+cdef void put_trade(
+    object trade, const char* s, TradeItem* item, MarketFrame* parsed, object created_at
+) except *:
+    """Put a trade's values in the slots of a Trade copied or reset from the prototype."""
+    set_slot(trade, _T_PRICE, span_str(s, &item.price))
+    set_slot(trade, _T_VOLUME, span_str(s, &item.volume))
+    # Most trades are stamped with the frame's own T: one int for both.
+    if item.created_at == parsed.created_at:
+        set_slot(trade, _T_CREATED_AT, created_at)
+    else:
+        set_slot(trade, _T_CREATED_AT, PyLong_FromLongLong(item.created_at))
+    if item.trend.start >= 0:
+        set_slot(trade, _T_TREND, trend_str(s, &item.trend))
+
+
 cdef object build_trades(const char* s, MarketFrame* parsed, object created_at):
     cdef list trades = []
-    cdef TradeItem* item
     cdef Py_ssize_t k
     for k in range(parsed.trade_count):
-        item = &parsed.trades[k]
         trade = copy_prototype(&_TRADE_COPY)
-        set_slot(trade, _T_PRICE, span_str(s, &item.price))
-        set_slot(trade, _T_VOLUME, span_str(s, &item.volume))
-        # Most trades are stamped with the frame's own T: one int for both.
-        if item.created_at == parsed.created_at:
-            set_slot(trade, _T_CREATED_AT, created_at)
-        else:
-            set_slot(trade, _T_CREATED_AT, PyLong_FromLongLong(item.created_at))
-        if item.trend.start >= 0:
-            set_slot(trade, _T_TREND, trend_str(s, &item.trend))
+        put_trade(trade, s, &parsed.trades[k], parsed, created_at)
         trades.append(trade)
     return trades
+
+
+cdef object renewable_trades(object response, Py_ssize_t count):
+    """The trades list of a renewed trade update, its Trades reset for count trades, when
+    nothing but the Response refers to it or to any of them and it holds count Trades; else
+    None, the list let go. Either way the old trades hold the frame's time no longer (the
+    Response's int can be renewed in place)."""
+    cdef PyObject* held = <PyObject*>slot_value(response, _R_TRADES)
+    cdef Py_ssize_t k
+    if (
+        held != NULL
+        and type(<object>held) is list
+        and scan_refcount(held) == 1
+        and PyList_GET_SIZE(<object>held) == count
+    ):
+        for k in range(count):
+            if not renewable(&_TRADE_COPY, PyList_GET_ITEM(<object>held, k)):
+                break
+        else:
+            # Taken first (reset_prototype), and each Trade is the list's alone: a finalizer
+            # a release runs finds the list held, so a read from there does not reuse it.
+            trades = <object>held
+            for k in range(count):
+                reset_prototype(&_TRADE_COPY, PyList_GET_ITEM(trades, k), _SET_FOR_EVERY_TRADE)
+            return trades
+    set_slot(response, _R_TRADES, None)
+    return None
 
 
 cdef object build_ticker(const char* s, MarketFrame* parsed, str market):
@@ -378,21 +417,32 @@ cdef object read_market_frame(object frame, bint* is_trade):
     cdef const char* s
     cdef Py_ssize_t n
     cdef MarketFrame parsed
+    cdef Py_ssize_t k
     if not MARKET_SLOTS_KNOWN or not frame_chars(frame, &s, &n):
         return None
     if not scan_market_update(s, n, &parsed):
         return None
     market = market_str(s, &parsed.market)
+    trades = None
     if parsed.is_trade:
-        response = renew_prototype(&_TRADE_UPDATE_COPY, &_trade_spare, _SET_FOR_EVERY_FRAME)
+        response = renew_prototype(
+            &_TRADE_UPDATE_COPY, &_trade_spare, _SET_FOR_EVERY_TRADE_FRAME
+        )
+        trades = renewable_trades(response, parsed.trade_count)
     else:
         response = renew_prototype(&_TICKER_UPDATE_COPY, &_ticker_spare, _SET_FOR_EVERY_FRAME)
-    # A renewal let the last trades go, and with them their references to the time's int:
-    # the Response alone holds it, and it is renewed in place.
+    # The last trades hold the time's int no longer (renewed or let go): the Response alone
+    # holds it, and it is renewed in place.
     renew_int(response, _R_CREATED_AT, parsed.created_at)
     if parsed.is_trade:
         created_at = <object>slot_value(response, _R_CREATED_AT)
-        set_slot(response, _R_TRADES, build_trades(s, &parsed, created_at))
+        if trades is None:
+            set_slot(response, _R_TRADES, build_trades(s, &parsed, created_at))
+        else:
+            for k in range(parsed.trade_count):
+                put_trade(
+                    <object>PyList_GET_ITEM(trades, k), s, &parsed.trades[k], &parsed, created_at
+                )
     else:
         set_slot(response, _R_TICKER, build_ticker(s, &parsed, market))
     set_slot(response, _R_MARKET, market)

@@ -22,6 +22,7 @@ cdef extern from "Python.h":
     void* scan_str_data "PyUnicode_DATA"(object o)
     Py_ssize_t scan_str_length "PyUnicode_GET_LENGTH"(object o)
     object scan_new_str "PyUnicode_New"(Py_ssize_t size, unsigned int maxchar)
+    Py_ssize_t scan_refcount "Py_REFCNT"(PyObject* o)
 
 
 cdef extern from *:
@@ -297,25 +298,39 @@ cdef extern from *:
        what they hold; else a new copy, which *spare then keeps. Saves the allocation, the
        copy of every slot and the release of every slot for most frames (CPython's zip()
        reuses its result tuple the same way). */
+    /* Give held, a copy of bound's prototype that only its caller refers to, the
+       prototype's values again, but in the slots set_after marks (the caller sets those).
+       held must have a reference of the caller's own besides the one that makes it
+       renewable: a release here can run a finalizer of whatever a handler stored in a
+       field, and a renewal from there must then not reuse it half reset. */
+    static void scan_prototype_reset(scan_prototype* bound, PyObject* held, uint64_t set_after) {
+        PyObject** from = (PyObject**)((char*)bound->prototype + sizeof(PyObject));
+        PyObject** to = (PyObject**)((char*)held + sizeof(PyObject));
+        for (Py_ssize_t i = 0; i < bound->slots; i++) {
+            PyObject* old = to[i];
+            if (old != from[i] && !((set_after >> i) & 1)) {
+                Py_XINCREF(from[i]);
+                to[i] = from[i];
+                Py_XDECREF(old);
+            }
+        }
+    }
+
+    /* True when held can be reset as a copy of bound's prototype: one of its type (never a
+       subclass) that nothing but one reference holds, with a prototype bound by slots. */
+    static inline int scan_prototype_renewable(scan_prototype* bound, PyObject* held) {
+        return held != NULL && Py_REFCNT(held) == 1 && bound->slots != 0
+            && Py_TYPE(held) == Py_TYPE(bound->prototype);
+    }
+
     static PyObject* scan_prototype_renew(
         scan_prototype* bound, PyObject** spare, uint64_t set_after
     ) {
         PyObject* held = *spare;
         PyObject* copy;
-        if (held != NULL && Py_REFCNT(held) == 1 && bound->slots != 0) {
-            PyObject** from = (PyObject**)((char*)bound->prototype + sizeof(PyObject));
-            PyObject** to = (PyObject**)((char*)held + sizeof(PyObject));
-            /* Taken first: a release below can run a finalizer of whatever a handler stored
-               in a field, and a renewal from there must not reuse this one half reset. */
-            Py_INCREF(held);
-            for (Py_ssize_t i = 0; i < bound->slots; i++) {
-                PyObject* old = to[i];
-                if (old != from[i] && !((set_after >> i) & 1)) {
-                    Py_XINCREF(from[i]);
-                    to[i] = from[i];
-                    Py_XDECREF(old);
-                }
-            }
+        if (scan_prototype_renewable(bound, held)) {
+            Py_INCREF(held);  /* taken first (scan_prototype_reset) */
+            scan_prototype_reset(bound, held, set_after);
             return held;
         }
         copy = scan_prototype_copy(bound);
@@ -341,6 +356,10 @@ cdef extern from *:
     object copy_prototype "scan_prototype_copy"(Prototype* bound)
     object renew_prototype "scan_prototype_renew"(
         Prototype* bound, PyObject** spare, uint64_t set_after
+    )
+    bint renewable "scan_prototype_renewable"(Prototype* bound, PyObject* held)
+    void reset_prototype "scan_prototype_reset"(
+        Prototype* bound, PyObject* held, uint64_t set_after
     )
     int renew_int "scan_renew_int"(object instance, Py_ssize_t offset, int64_t value) except -1
 

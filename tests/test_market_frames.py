@@ -9,8 +9,12 @@ full decode.
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import random
+import sys
+import tracemalloc
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -384,6 +388,129 @@ def test_a_time_someone_holds_never_changes_when_its_response_is_renewed() -> No
     assert renewed is not None
     assert wire_time.__get__(renewed, Response) == 1_700_000_000_031
     assert id(wire_time.__get__(renewed, Response)) == address  # changed in place
+
+
+def _one_trade(created_at: int, price: str, **trade: Any) -> str:
+    return json.dumps(
+        _trade_update(T=created_at, t=[{"p": price, "v": "1", "T": created_at, **trade}])
+    )
+
+
+@pytest.fixture
+def allocations() -> Iterator[Callable[[object], object]]:
+    """Where an object was allocated (tracemalloc's traceback): an object renewed keeps
+    the one of its first allocation, while a new one, even at a freed one's address, has
+    its own (which ``id`` cannot tell)."""
+    tracemalloc.start(4)
+    try:
+        yield tracemalloc.get_object_traceback
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_trades_of_a_renewed_update_are_renewed_whatever_a_handler_wrote(
+    allocations: Callable[[object], object],
+) -> None:
+    """A renewed trade update's list and Trades are the last frame's, each reset and given
+    the new frame's values, when nothing but the Response holds them; its time's int is
+    still changed in place (the old trades let it go first)."""
+    wire_time = wire_slot(Response, "created_at")
+    held = read(_one_trade(1_700_000_000_039, "1"))  # the spare: the next one is made anew
+    taken = read(_one_trade(1_700_000_000_040, "1", tr="up"))
+    del held
+    assert taken is not None and taken.trades
+    # (A list comes from CPython's free list, never traced: its Trade is, and is renewed
+    # only through it.)
+    made = allocations(taken.trades[0])
+    time_int = id(wire_time.__get__(taken))
+    assert made is not None
+    # Whatever a handler sets in a Trade goes: every field but the ones a trade frame sends.
+    written = taken.trades[0]
+    written.id, written.market, written.fee, written.maker = 7, "ethusdt", "0.1", True
+    written.trend, written.funds, written.order_id = "sideways", "9", 8
+    del written, taken
+    for at, price, trend in ((1_700_000_000_041, "2", None), (1_700_000_000_042, "3", "down")):
+        frame = _one_trade(at, price, **({} if trend is None else {"tr": trend}))
+        renewed = read(frame)
+        assert renewed is not None and renewed.trades
+        assert allocations(renewed.trades[0]) == made
+        assert id(wire_time.__get__(renewed)) == time_int
+        assert_same_response(renewed, decode(frame))
+        assert renewed.trades[0].trend == trend
+        del renewed
+
+
+@pytest.mark.parametrize("holder", ["list", "trade", "twice", "other count", "not a trade"])
+def test_trades_anyone_else_holds_are_never_renewed(
+    holder: str, allocations: Callable[[object], object]
+) -> None:
+    """The list and its Trades are renewed only when the Response alone holds the list and
+    the list alone each Trade, and it holds as many Trades as the frame has: else the new
+    frame gets new ones, and whatever is held keeps its values."""
+    first = json.dumps(
+        _trade_update(
+            T=1_700_000_000_050,
+            t=[
+                {"p": "5", "v": "6", "T": 1_700_000_000_050, "tr": "up"},
+                {"p": "7", "v": "8", "T": 1_700_000_000_049},
+            ],
+        )
+    )
+    held = read(first)  # the spare: the next one is made anew
+    taken = read(first)
+    del held
+    assert taken is not None and taken.trades and len(taken.trades) == 2
+    made = [allocations(trade) for trade in taken.trades]
+    assert None not in made
+    kept: object = None
+    if holder == "list":
+        kept = taken.trades
+    elif holder == "trade":
+        kept = taken.trades[1]
+    elif holder == "twice":
+        taken.trades[1] = taken.trades[0]
+    elif holder == "other count":
+        taken.trades.pop()
+    else:
+        taken.trades[0] = {"p": "5"}  # type: ignore[call-overload]
+    del taken
+    frame = json.dumps(
+        _trade_update(
+            T=1_700_000_000_051,
+            t=[
+                {"p": "1", "v": "2", "T": 1_700_000_000_051},
+                {"p": "3", "v": "4", "T": 1_700_000_000_052, "tr": "down"},
+            ],
+        )
+    )
+    renewed = read(frame)
+    assert renewed is not None and renewed.trades
+    assert_same_response(renewed, decode(frame))
+    now = [allocations(trade) for trade in renewed.trades]
+    assert all(a != b for a, b in zip(now, made, strict=True)), holder
+    if holder == "list":
+        assert kept == decode(first).trades
+    elif holder == "trade":
+        assert kept == decode(first).trades[1]  # type: ignore[index]
+
+
+def test_trades_give_back_their_references_when_renewed_or_let_go() -> None:
+    # "up" is the module's own str of that trend: each trade that has it holds a reference.
+    up = json.dumps(_trade_update(t=[{"p": "1", "v": "2", "T": 1_700_000_000_003, "tr": "up"}]))
+    two = json.dumps(_trade_update(t=[{"p": "1", "v": "2", "T": 5, "tr": "up"}] * 2))
+    # One held while counting, so each build makes its own; the last one built is kept.
+    held = read(up)
+    assert_references_balanced(lambda: read(up), ("up",), kept=1)
+    held = read(two)
+    assert_references_balanced(lambda: read(two), ("up",), kept=2)
+    del held
+    read(json.dumps(_trade_update(t=[])))  # the spare now holds no trade
+    gc.collect()
+    before = sys.getrefcount("up")
+    for _ in range(100):
+        read(up)  # renewed each time but the first: its "up" let go, then set again
+    after = sys.getrefcount("up")  # (pytest's rewritten assert would hold the argument)
+    assert after == before + 1
 
 
 def test_the_market_of_one_frame_is_never_that_of_another() -> None:
