@@ -306,11 +306,14 @@ cdef PyObject* _ticker_spare = NULL
 cdef uint64_t _SET_FOR_EVERY_FRAME = 0
 # A trade update's list of trades is left too: renewable_trades renews it or lets it go.
 cdef uint64_t _SET_FOR_EVERY_TRADE_FRAME = 0
+# A ticker update's Ticker too: read_market_frame renews it or puts a new one there.
+cdef uint64_t _SET_FOR_EVERY_TICKER_FRAME = 0
 # A renewed Trade's price and volume are set for every trade (its time is let go first).
 cdef uint64_t _SET_FOR_EVERY_TRADE = 0
 if MARKET_SLOTS_KNOWN:
     _SET_FOR_EVERY_FRAME = slot_bit(_R_MARKET) | slot_bit(_R_CREATED_AT)
     _SET_FOR_EVERY_TRADE_FRAME = _SET_FOR_EVERY_FRAME | slot_bit(_R_TRADES)
+    _SET_FOR_EVERY_TICKER_FRAME = _SET_FOR_EVERY_FRAME | slot_bit(_R_TICKER)
     _SET_FOR_EVERY_TRADE = slot_bit(_T_PRICE) | slot_bit(_T_VOLUME)
 
 # The trends MAX sends, one str each (a trade's other trend gets its own).
@@ -400,16 +403,16 @@ cdef object renewable_trades(object response, Py_ssize_t count):
     return None
 
 
-cdef object build_ticker(const char* s, MarketFrame* parsed, str market):
+cdef void put_ticker(object ticker, const char* s, MarketFrame* parsed, str market) except *:
+    """Put a ticker's values in a Ticker copied from the prototype or renewed: every one of
+    its slots is a field the frame sends (bind_prototype checks that), so all are set."""
     cdef Py_ssize_t k
-    ticker = copy_prototype(&_TICKER_COPY)
     if same_text(market, s, &parsed.ticker[0]):
         set_slot(ticker, _TICKER_SLOTS[0], market)
     else:
         set_slot(ticker, _TICKER_SLOTS[0], span_str(s, &parsed.ticker[0]))
     for k in range(1, _TICKER_FIELDS):
         set_slot(ticker, _TICKER_SLOTS[k], span_str(s, &parsed.ticker[k]))
-    return ticker
 
 
 cdef object read_market_frame(object frame, bint* is_trade):
@@ -418,6 +421,7 @@ cdef object read_market_frame(object frame, bint* is_trade):
     cdef Py_ssize_t n
     cdef MarketFrame parsed
     cdef Py_ssize_t k
+    cdef PyObject* held
     if not MARKET_SLOTS_KNOWN or not frame_chars(frame, &s, &n):
         return None
     if not scan_market_update(s, n, &parsed):
@@ -430,7 +434,9 @@ cdef object read_market_frame(object frame, bint* is_trade):
         )
         trades = renewable_trades(response, parsed.trade_count)
     else:
-        response = renew_prototype(&_TICKER_UPDATE_COPY, &_ticker_spare, _SET_FOR_EVERY_FRAME)
+        response = renew_prototype(
+            &_TICKER_UPDATE_COPY, &_ticker_spare, _SET_FOR_EVERY_TICKER_FRAME
+        )
     # The last trades hold the time's int no longer (renewed or let go): the Response alone
     # holds it, and it is renewed in place.
     renew_int(response, _R_CREATED_AT, parsed.created_at)
@@ -444,7 +450,14 @@ cdef object read_market_frame(object frame, bint* is_trade):
                     <object>PyList_GET_ITEM(trades, k), s, &parsed.trades[k], &parsed, created_at
                 )
     else:
-        set_slot(response, _R_TICKER, build_ticker(s, &parsed, market))
+        # The last Ticker, when nothing but the Response holds it, takes the new values.
+        held = <PyObject*>slot_value(response, _R_TICKER)
+        if renewable(&_TICKER_COPY, held):
+            ticker = <object>held
+        else:
+            ticker = copy_prototype(&_TICKER_COPY)
+            set_slot(response, _R_TICKER, ticker)
+        put_ticker(ticker, s, &parsed, market)
     set_slot(response, _R_MARKET, market)
     is_trade[0] = parsed.is_trade
     return response

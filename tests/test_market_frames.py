@@ -56,8 +56,8 @@ def _trade_update(**fields: Any) -> dict[str, Any]:
     return frame
 
 
-def _ticker_update(**fields: Any) -> dict[str, Any]:
-    ticker = {
+def _ticker() -> dict[str, str]:
+    return {
         "M": MARKET,
         "O": "60000.00",
         "H": "60000.01",
@@ -66,11 +66,14 @@ def _ticker_update(**fields: Any) -> dict[str, Any]:
         "v": "0.154203",
         "V": "0.15420303",
     }
+
+
+def _ticker_update(**fields: Any) -> dict[str, Any]:
     frame: dict[str, Any] = {
         "c": "ticker",
         "e": "update",
         "M": MARKET,
-        "tk": ticker,
+        "tk": _ticker(),
         "T": 1_700_000_000_007,
     }
     frame.update(fields)
@@ -494,6 +497,37 @@ def test_trades_anyone_else_holds_are_never_renewed(
         assert kept == decode(first).trades[1]  # type: ignore[index]
 
 
+def test_a_ticker_is_renewed_only_when_nothing_else_holds_it(
+    allocations: Callable[[object], object],
+) -> None:
+    """A renewed ticker update's Ticker takes the new frame's values (each of its fields is
+    one the frame sends), whatever a handler wrote; one someone holds keeps its own."""
+    frames = [
+        json.dumps(_ticker_update(T=1_700_000_000_060 + n, tk={**_ticker(), "C": close}))
+        for n, close in enumerate(("1.5", "2.25", "3", "4.125"))
+    ]
+    held = read(frames[0])  # the spare: the next one is made anew
+    taken = read(frames[1])
+    del held
+    assert taken is not None and taken.ticker is not None
+    made = allocations(taken.ticker)
+    assert made is not None
+    taken.ticker.open, taken.ticker.market = "written by a handler", "ethusdt"
+    del taken
+    renewed = read(frames[2])
+    assert renewed is not None and allocations(renewed.ticker) == made
+    assert_same_response(renewed, decode(frames[2]))
+    kept = renewed.ticker
+    del renewed
+    again = read(frames[3])
+    assert again is not None and allocations(again.ticker) != made
+    assert_same_response(again, decode(frames[3]))
+    assert kept == decode(frames[2]).ticker
+
+
+@pytest.mark.skipif(
+    sys.version_info >= (3, 12), reason="3.12 made interned str immortal: their counts never move"
+)
 def test_trades_give_back_their_references_when_renewed_or_let_go() -> None:
     # "up" is the module's own str of that trend: each trade that has it holds a reference.
     up = json.dumps(_trade_update(t=[{"p": "1", "v": "2", "T": 1_700_000_000_003, "tr": "up"}]))
