@@ -36,7 +36,6 @@ cdef extern from "Python.h":
     void xdecref "Py_XDECREF"(PyObject* o)
     void xincref "Py_XINCREF"(PyObject* o)
     bint PyUnicode_CheckExact(PyObject* o)
-    Py_ssize_t Py_REFCNT(PyObject* o)
     bint PyUnicode_IS_ASCII(PyObject* o)
     void* PyUnicode_DATA(PyObject* o)
     Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
@@ -1083,7 +1082,7 @@ cdef int put_side_levels(
     span when the slot alone holds it (a renewed Response's), else side_levels' new one."""
     cdef PyObject* held = <PyObject*>slot_value(response, offset)
     cdef LazyLevels lazy
-    if count and held != NULL and Py_REFCNT(held) == 1 and type(<object>held) is LazyLevels:
+    if count and held != NULL and scan_refcount(held) == 1 and type(<object>held) is LazyLevels:
         lazy = <LazyLevels>held
         # Releasing the old frame (an exact bytes or str) or a built list runs no code.
         lazy._frame = frame

@@ -291,13 +291,6 @@ cdef extern from *:
         return PyObject_Init(copy, type);  /* the heap type's reference, the new reference */
     }
 
-    /* A copy of the prototype, kept in *spare: the one made for the last frame again when
-       *spare holds its only reference (the handler let it go, so nothing can see it
-       change), each slot set back to the prototype's value but those whose bit is set in
-       set_after (slot i: bit i), which the caller sets for every frame and so may reuse
-       what they hold; else a new copy, which *spare then keeps. Saves the allocation, the
-       copy of every slot and the release of every slot for most frames (CPython's zip()
-       reuses its result tuple the same way). */
     /* Give held, a copy of bound's prototype that only its caller refers to, the
        prototype's values again, but in the slots set_after marks (the caller sets those).
        held must have a reference of the caller's own besides the one that makes it
@@ -323,6 +316,13 @@ cdef extern from *:
             && Py_TYPE(held) == Py_TYPE(bound->prototype);
     }
 
+    /* A copy of the prototype, kept in *spare: the one made for the last frame again when
+       *spare holds its only reference (the handler let it go, so nothing can see it
+       change), each slot set back to the prototype's value but those whose bit is set in
+       set_after (slot i: bit i), which the caller sets for every frame and so may reuse
+       what they hold; else a new copy, which *spare then keeps. Saves the allocation, the
+       copy of every slot and the release of every slot for most frames (CPython's zip()
+       reuses its result tuple the same way). */
     static PyObject* scan_prototype_renew(
         scan_prototype* bound, PyObject** spare, uint64_t set_after
     ) {
