@@ -159,20 +159,29 @@ cdef inline Py_ssize_t read_decimal(const char* s, Decimal* number) noexcept nog
     cdef Py_ssize_t exponent_start
     cdef int64_t exponent_part = 0
     cdef bint negative_exponent = False
-    number.mantissa = 0
+    cdef uint64_t mantissa = 0
+    cdef unsigned int digit
     number.exponent = 0
-    while is_digit(s[i]):
-        number.mantissa = number.mantissa * 10 + <uint64_t>(s[i] - c'0')
+    # A digit's value as unsigned: one compare tells a digit from anything else.
+    while True:
+        digit = <unsigned char>s[i] - <unsigned int>c'0'
+        if digit > 9:
+            break
+        mantissa = mantissa * 10 + digit
         i += 1
     number.digits = i
     if s[i] == c'.':
         i += 1
         fraction_start = i
-        while is_digit(s[i]):
-            number.mantissa = number.mantissa * 10 + <uint64_t>(s[i] - c'0')
+        while True:
+            digit = <unsigned char>s[i] - <unsigned int>c'0'
+            if digit > 9:
+                break
+            mantissa = mantissa * 10 + digit
             i += 1
         number.digits += i - fraction_start
         number.exponent = fraction_start - i
+    number.mantissa = mantissa
     if number.digits == 0:
         return -1
     if s[i] == c'e' or s[i] == c'E':
@@ -859,8 +868,13 @@ cdef inline Py_ssize_t levels_end(
 cdef extern from *:
     """
     static const char book_update_head[] = "{\\"c\\":\\"book\\",\\"e\\":\\"update\\",\\"M\\":\\"";
+    static const char book_channel_head[] = "{\\"c\\":\\"";
+    static const char book_channel[] = "book\\"";
     """
     const char[31] _UPDATE_HEAD "book_update_head"
+    # The head's first member, and the text a book frame's channel goes on with.
+    const char[7] _CHANNEL_HEAD "book_channel_head"
+    const char[6] _BOOK_CHANNEL "book_channel"
 
 
 cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexcept nogil:
@@ -884,6 +898,10 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
         if i < 0 or closed:
             return False  # closed: the required keys are missing
         frame.seen = _KEY_C | _KEY_E | _KEY_M
+    elif n > 11 and memcmp(s, _CHANNEL_HEAD, 6) == 0 and memcmp(s + 6, _BOOK_CHANNEL, 5) != 0:
+        # Another channel, written as the exchange writes it (a trade, a ticker): the key
+        # loop would read c's value and decline it all the same.
+        return False
     else:
         i = object_start(s, skip_space(s, 0), n)
         if i < 0:

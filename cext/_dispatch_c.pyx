@@ -38,6 +38,18 @@ cdef enum:
     MODE_QUEUE = 2
 
 
+cdef extern from *:
+    """
+    /* handler(response), called as CPython's vectorcall does it, without the checks of a
+       general call site (bound methods, keywords) that a one-argument call never needs. */
+    static inline PyObject* dispatch_call(PyObject* handler, PyObject* response) {
+        PyObject* args[2] = {NULL, response};
+        return PyObject_Vectorcall(handler, args + 1, 1 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+    }
+    """
+    object call_handler "dispatch_call"(object handler, object response)
+
+
 cdef inline bint same_entries(list handlers, list snapshot):
     """True when both lists hold the very same objects. The pure twin's ``!=`` differs only
     for distinct entries that compare equal (two bound methods of one method of one object),
@@ -125,7 +137,7 @@ cdef class Dispatcher:
                     handler = routes[index]
                     index += 1
                     try:
-                        result = handler(response)
+                        result = call_handler(handler, response)
                     except Exception as exc:
                         result = self._inline_failure(exc, response)
                         if result is not None:
@@ -141,7 +153,7 @@ cdef class Dispatcher:
             while True:
                 for handler in routes:
                     try:
-                        result = handler(response)
+                        result = call_handler(handler, response)
                     except Exception as exc:
                         self._task_failure(exc, response)
                         continue
@@ -259,7 +271,7 @@ cdef class Dispatcher:
                 handler = routes[index]
                 index += 1
                 try:
-                    result = handler(response)
+                    result = call_handler(handler, response)
                 except Exception as exc:
                     pending = self._inline_failure(exc, response)
                     if pending is not None:

@@ -65,14 +65,34 @@ cdef Py_ssize_t RECEIVED_OFFSET = slot_offset(StreamStats.last_receive_time)
 
 cdef extern from *:
     """
+    /* counter += by (by >= 0) for the int in a slot, as `+` would: a new int, releasing
+       the old (frame_path_count's slow way). */
+    static int frame_path_add(PyObject** where, Py_ssize_t by) {
+        PyObject* old = *where;
+        PyObject* counted;
+        PyObject* step;
+        if (old == NULL) {
+            PyErr_SetString(PyExc_AttributeError, "a StreamStats counter was deleted");
+            return -1;
+        }
+        step = PyLong_FromSsize_t(by);
+        if (step == NULL) return -1;
+        counted = PyNumber_Add(old, step);
+        Py_DECREF(step);
+        if (counted == NULL) return -1;
+        *where = counted;
+        Py_DECREF(old);
+        return 0;
+    }
+
     /* counter += by (by >= 0) for the int in a slot, in place when the slot holds the only
        reference to it: nothing else can see the int change, and the frame path then makes
        no new int per frame (two counters per frame, each an allocation and a free
        otherwise). An int of more than two digits, or one referred to from anywhere else
-       (a caller holding stats.messages), gets a new int as `+` would make. */
-    static int frame_path_count(PyObject** where, Py_ssize_t by) {
+       (a caller holding stats.messages), gets a new int as `+` would make. Inline, so the
+       usual case costs a few instructions at each call. */
+    static inline int frame_path_count(PyObject** where, Py_ssize_t by) {
         PyObject* old = *where;
-        PyObject* counted;
         if (old != NULL && Py_REFCNT(old) == 1 && PyLong_CheckExact(old) && by >= 0
             && (size_t)by < ((size_t)1 << PyLong_SHIFT)) {
             digit* digits;
@@ -91,20 +111,7 @@ cdef extern from *:
                 }
             }
         }
-        if (old == NULL) {
-            PyErr_SetString(PyExc_AttributeError, "a StreamStats counter was deleted");
-            return -1;
-        }
-        {
-            PyObject* step = PyLong_FromSsize_t(by);
-            if (step == NULL) return -1;
-            counted = PyNumber_Add(old, step);
-            Py_DECREF(step);
-        }
-        if (counted == NULL) return -1;
-        *where = counted;
-        Py_DECREF(old);
-        return 0;
+        return frame_path_add(where, by);
     }
 
     /* *where = a float of now, reusing the float there when the slot holds its only reference. */

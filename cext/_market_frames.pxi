@@ -327,6 +327,11 @@ cdef inline object span_str(const char* s, Span* text):
     return ascii_text(s + text.start, text.end - text.start)
 
 
+cdef inline int renew_span(object instance, Py_ssize_t offset, const char* s, Span* text) except -1:
+    """renew_text of a span's characters: the slot's str given them when it alone holds it."""
+    return renew_text(instance, offset, s + text.start, text.end - text.start)
+
+
 cdef inline bint same_text(str known, const char* s, Span* text) noexcept:
     return (
         known is not None
@@ -355,8 +360,8 @@ cdef void put_trade(
     object trade, const char* s, TradeItem* item, MarketFrame* parsed, object created_at
 ) except *:
     """Put a trade's values in the slots of a Trade copied or reset from the prototype."""
-    set_slot(trade, _T_PRICE, span_str(s, &item.price))
-    set_slot(trade, _T_VOLUME, span_str(s, &item.volume))
+    renew_span(trade, _T_PRICE, s, &item.price)
+    renew_span(trade, _T_VOLUME, s, &item.volume)
     # Most trades are stamped with the frame's own T: one int for both.
     if item.created_at == parsed.created_at:
         set_slot(trade, _T_CREATED_AT, created_at)
@@ -412,7 +417,7 @@ cdef void put_ticker(object ticker, const char* s, MarketFrame* parsed, str mark
     else:
         set_slot(ticker, _TICKER_SLOTS[0], span_str(s, &parsed.ticker[0]))
     for k in range(1, _TICKER_FIELDS):
-        set_slot(ticker, _TICKER_SLOTS[k], span_str(s, &parsed.ticker[k]))
+        renew_span(ticker, _TICKER_SLOTS[k], s, &parsed.ticker[k])
 
 
 cdef object read_market_frame(object frame, bint* is_trade):

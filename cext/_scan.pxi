@@ -101,6 +101,35 @@ cdef extern from *:
         return 0;
     }
 
+    /* Put a str of the length ASCII characters at chars in that slot: the str it holds
+       given those characters in place when CPython itself would change it in place (its
+       PyUnicode_Append rule: an exact, compact ASCII str that only the slot refers to, not
+       interned and never hashed) and it has that many characters; else a new str,
+       releasing the old. Saves a str's allocation and release per field per frame. */
+    static int scan_renew_text(
+        PyObject* instance, Py_ssize_t offset, const char* chars, Py_ssize_t length
+    ) {
+        PyObject** where = scan_slot_address(instance, offset);
+        PyObject* old = *where;
+        PyObject* made;
+        if (old != NULL && Py_REFCNT(old) == 1 && PyUnicode_CheckExact(old)
+                && PyUnicode_IS_COMPACT_ASCII(old) && PyUnicode_GET_LENGTH(old) == length
+                && ((PyASCIIObject*)old)->hash == -1 && !PyUnicode_CHECK_INTERNED(old)
+    #if PY_VERSION_HEX < 0x030C0000
+                && ((PyASCIIObject*)old)->wstr == NULL
+    #endif
+        ) {
+            memcpy(PyUnicode_DATA(old), chars, (size_t)length);
+            return 0;
+        }
+        made = PyUnicode_New(length, 127);
+        if (made == NULL) return -1;
+        memcpy(PyUnicode_DATA(made), chars, (size_t)length);
+        *where = made;
+        Py_XDECREF(old);
+        return 0;
+    }
+
     /* The run of ASCII digits at s: how many, with *value = *value * 10**count + their
        number (modulo 2**64, as digit-by-digit accumulation wraps). room is how many bytes
        from s may be read: eight at a time while eight are there, then one by one up to the
@@ -362,6 +391,9 @@ cdef extern from *:
         Prototype* bound, PyObject* held, uint64_t set_after
     )
     int renew_int "scan_renew_int"(object instance, Py_ssize_t offset, int64_t value) except -1
+    int renew_text "scan_renew_text"(
+        object instance, Py_ssize_t offset, const char* chars, Py_ssize_t length
+    ) except -1
 
 
 cdef uint64_t slot_bit(Py_ssize_t offset):

@@ -525,6 +525,103 @@ def test_a_ticker_is_renewed_only_when_nothing_else_holds_it(
     assert kept == decode(frames[2]).ticker
 
 
+def _priced_trade(created_at: int, price: str, volume: str) -> str:
+    return json.dumps(
+        _trade_update(T=created_at, t=[{"p": price, "v": volume, "T": created_at, "tr": "up"}])
+    )
+
+
+def test_a_text_only_a_renewed_trade_holds_takes_the_next_frame_s_characters(
+    allocations: Callable[[object], object],
+) -> None:
+    """A renewed Trade's price and volume strs, when nothing else refers to them and the
+    new texts are as long, are the same objects given the new characters (a new str for a
+    text of another length); the values are the new frame's either way."""
+    # Texts no code object holds as a constant (so none is interned or shared).
+    texts = [(f"{60_000 + n}.{10 + n}", f"0.{123_456 + n}") for n in range(3)]
+    frames = [_priced_trade(1_700_000_000_070 + n, *texts[n]) for n in range(3)]
+    held = read(frames[0])
+    taken = read(frames[0])
+    del held
+    assert taken is not None and taken.trades
+    price, volume = taken.trades[0].price, taken.trades[0].volume
+    made = allocations(price), allocations(volume)
+    assert None not in made
+    del price, volume, taken
+    renewed = read(frames[1])
+    assert renewed is not None and renewed.trades
+    assert_same_response(renewed, decode(frames[1]))
+    trade = renewed.trades[0]
+    assert (trade.price, trade.volume) == texts[1]
+    assert (allocations(trade.price), allocations(trade.volume)) == made
+    assert hash(trade.price) == hash(texts[1][0])  # its hash is the new text's
+    del trade, renewed
+    longer = _priced_trade(1_700_000_000_080, "60000.125", "0.5")
+    renewed = read(longer)
+    assert renewed is not None and renewed.trades
+    assert_same_response(renewed, decode(longer))
+    assert allocations(renewed.trades[0].price) != made[0]
+
+
+@pytest.mark.parametrize("holder", ["held", "hashed", "interned"])
+def test_a_text_anyone_may_still_see_never_changes(
+    holder: str, allocations: Callable[[object], object]
+) -> None:
+    """A price str that something else holds, that was hashed (a dict may have seen it) or
+    that is interned keeps its characters when its Trade is renewed: the new frame's price
+    is a new str."""
+    price = f"{61_000 + len(holder)}.25"
+    first = _priced_trade(1_700_000_000_090, price, "1.5")
+    then = _priced_trade(1_700_000_000_091, f"{62_000 + len(holder)}.75", "2.5")
+    held = read(first)
+    taken = read(first)
+    del held
+    assert taken is not None and taken.trades
+    kept: object = None
+    if holder == "held":
+        kept = taken.trades[0].price
+    elif holder == "hashed":
+        hash(taken.trades[0].price)
+    else:
+        assert sys.intern(taken.trades[0].price) is taken.trades[0].price
+    made = allocations(taken.trades[0].price)
+    del taken
+    renewed = read(then)
+    assert renewed is not None and renewed.trades
+    assert_same_response(renewed, decode(then))
+    assert allocations(renewed.trades[0].price) != made
+    if holder == "held":
+        assert kept == price
+    elif holder == "interned":
+        assert sys.intern(price) == price
+
+
+def test_the_texts_of_a_renewed_ticker_are_the_new_frame_s() -> None:
+    """A renewed Ticker's strs are given the new characters in place when only it holds
+    them; one a handler kept keeps its own."""
+    closes = [f"{63_000 + n}.5" for n in range(3)]
+    frames = [
+        json.dumps(_ticker_update(T=1_700_000_000_100 + n, tk={**_ticker(), "C": close}))
+        for n, close in enumerate(closes)
+    ]
+    held = read(frames[0])
+    taken = read(frames[0])
+    del held
+    assert taken is not None and taken.ticker is not None
+    close_id = id(taken.ticker.close)
+    del taken
+    renewed = read(frames[1])
+    assert renewed is not None and renewed.ticker is not None
+    assert_same_response(renewed, decode(frames[1]))
+    assert renewed.ticker.close == closes[1] and id(renewed.ticker.close) == close_id
+    kept = renewed.ticker.close
+    del renewed
+    again = read(frames[2])
+    assert again is not None and again.ticker is not None
+    assert_same_response(again, decode(frames[2]))
+    assert kept == closes[1] and again.ticker.close == closes[2]
+
+
 @pytest.mark.skipif(
     sys.version_info >= (3, 12), reason="3.12 made interned str immortal: their counts never move"
 )
