@@ -147,6 +147,23 @@ cdef struct Decimal:
     Py_ssize_t digits
 
 
+cdef inline Py_ssize_t mantissa_digits(
+    const char* s, Py_ssize_t i, uint64_t* mantissa
+) noexcept nogil:
+    """Add the run of digits from s[i] to mantissa, digit by digit: where the run ends."""
+    cdef unsigned int digit
+    cdef uint64_t value = mantissa[0]
+    while True:
+        # A digit's value as unsigned: one compare tells a digit from anything else.
+        digit = <unsigned char>s[i] - <unsigned int>c'0'
+        if digit > 9:
+            break
+        value = value * 10 + digit
+        i += 1
+    mantissa[0] = value
+    return i
+
+
 cdef inline Py_ssize_t read_decimal(const char* s, Decimal* number) noexcept nogil:
     """Read the plain decimal at s (digits, an optional fraction, an optional exponent):
     how many characters it takes, or -1 when s holds none there.
@@ -160,25 +177,13 @@ cdef inline Py_ssize_t read_decimal(const char* s, Decimal* number) noexcept nog
     cdef int64_t exponent_part = 0
     cdef bint negative_exponent = False
     cdef uint64_t mantissa = 0
-    cdef unsigned int digit
     number.exponent = 0
-    # A digit's value as unsigned: one compare tells a digit from anything else.
-    while True:
-        digit = <unsigned char>s[i] - <unsigned int>c'0'
-        if digit > 9:
-            break
-        mantissa = mantissa * 10 + digit
-        i += 1
+    i = mantissa_digits(s, 0, &mantissa)
     number.digits = i
     if s[i] == c'.':
         i += 1
         fraction_start = i
-        while True:
-            digit = <unsigned char>s[i] - <unsigned int>c'0'
-            if digit > 9:
-                break
-            mantissa = mantissa * 10 + digit
-            i += 1
+        i = mantissa_digits(s, i, &mantissa)
         number.digits += i - fraction_start
         number.exponent = fraction_start - i
     number.mantissa = mantissa
@@ -868,13 +873,13 @@ cdef inline Py_ssize_t levels_end(
 cdef extern from *:
     """
     static const char book_update_head[] = "{\\"c\\":\\"book\\",\\"e\\":\\"update\\",\\"M\\":\\"";
-    static const char book_channel_head[] = "{\\"c\\":\\"";
-    static const char book_channel[] = "book\\"";
     """
     const char[31] _UPDATE_HEAD "book_update_head"
-    # The head's first member, and the text a book frame's channel goes on with.
-    const char[7] _CHANNEL_HEAD "book_channel_head"
-    const char[6] _BOOK_CHANNEL "book_channel"
+
+# In _UPDATE_HEAD: the characters up to c's value ({"c":"), then the value and its quote.
+cdef enum:
+    _CHANNEL_START = 6
+    _CHANNEL_LENGTH = 5
 
 
 cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexcept nogil:
@@ -898,7 +903,11 @@ cdef bint scan_book_update(const char* s, Py_ssize_t n, BookFrame* frame) noexce
         if i < 0 or closed:
             return False  # closed: the required keys are missing
         frame.seen = _KEY_C | _KEY_E | _KEY_M
-    elif n > 11 and memcmp(s, _CHANNEL_HEAD, 6) == 0 and memcmp(s + 6, _BOOK_CHANNEL, 5) != 0:
+    elif (
+        n > _CHANNEL_START + _CHANNEL_LENGTH
+        and memcmp(s, _UPDATE_HEAD, _CHANNEL_START) == 0
+        and memcmp(s + _CHANNEL_START, _UPDATE_HEAD + _CHANNEL_START, _CHANNEL_LENGTH) != 0
+    ):
         # Another channel, written as the exchange writes it (a trade, a ticker): the key
         # loop would read c's value and decline it all the same.
         return False

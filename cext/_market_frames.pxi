@@ -328,8 +328,10 @@ cdef inline object span_str(const char* s, Span* text):
 
 
 cdef inline int renew_span(object instance, Py_ssize_t offset, const char* s, Span* text) except -1:
-    """renew_text of a span's characters: the slot's str given them when it alone holds it."""
-    return renew_text(instance, offset, s + text.start, text.end - text.start)
+    """Put a span's characters in the slot's str when it alone holds it, else a new str."""
+    if not renew_text_in_place(instance, offset, s + text.start, text.end - text.start):
+        set_slot(instance, offset, span_str(s, text))
+    return 0
 
 
 cdef inline bint same_text(str known, const char* s, Span* text) noexcept:

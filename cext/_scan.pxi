@@ -101,17 +101,15 @@ cdef extern from *:
         return 0;
     }
 
-    /* Put a str of the length ASCII characters at chars in that slot: the str it holds
-       given those characters in place when CPython itself would change it in place (its
-       PyUnicode_Append rule: an exact, compact ASCII str that only the slot refers to, not
-       interned and never hashed) and it has that many characters; else a new str,
-       releasing the old. Saves a str's allocation and release per field per frame. */
-    static int scan_renew_text(
+    /* Give the str in that slot the length ASCII characters at chars, in place, when
+       CPython itself would change it in place (its PyUnicode_Append rule: an exact,
+       compact ASCII str that only the slot refers to, not interned and never hashed) and
+       it has that many characters: 1 when it did, 0 when the caller must put a new str
+       there. Saves a str's allocation and release per field per frame. */
+    static inline int scan_renew_text_in_place(
         PyObject* instance, Py_ssize_t offset, const char* chars, Py_ssize_t length
     ) {
-        PyObject** where = scan_slot_address(instance, offset);
-        PyObject* old = *where;
-        PyObject* made;
+        PyObject* old = *scan_slot_address(instance, offset);
         if (old != NULL && Py_REFCNT(old) == 1 && PyUnicode_CheckExact(old)
                 && PyUnicode_IS_COMPACT_ASCII(old) && PyUnicode_GET_LENGTH(old) == length
                 && ((PyASCIIObject*)old)->hash == -1 && !PyUnicode_CHECK_INTERNED(old)
@@ -120,13 +118,8 @@ cdef extern from *:
     #endif
         ) {
             memcpy(PyUnicode_DATA(old), chars, (size_t)length);
-            return 0;
+            return 1;
         }
-        made = PyUnicode_New(length, 127);
-        if (made == NULL) return -1;
-        memcpy(PyUnicode_DATA(made), chars, (size_t)length);
-        *where = made;
-        Py_XDECREF(old);
         return 0;
     }
 
@@ -391,9 +384,9 @@ cdef extern from *:
         Prototype* bound, PyObject* held, uint64_t set_after
     )
     int renew_int "scan_renew_int"(object instance, Py_ssize_t offset, int64_t value) except -1
-    int renew_text "scan_renew_text"(
+    bint renew_text_in_place "scan_renew_text_in_place"(
         object instance, Py_ssize_t offset, const char* chars, Py_ssize_t length
-    ) except -1
+    ) noexcept
 
 
 cdef uint64_t slot_bit(Py_ssize_t offset):
